@@ -1,0 +1,91 @@
+# Makefile for the vgg suite.  `make` builds, `make check` tests, `make install` installs
+# (honouring PREFIX and DESTDIR).  A fresh clone needs no step first: config.mk is written
+# by ./configure when it is missing.
+
+include config.mk
+
+B = build
+SOVERSION = 0
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:lib/%.c=$(B)/lib/%.o) $(B)/lib/builtin_configs.o
+CONFIGS = $(sort $(wildcard share/vgg/*.cfg))
+TOOLS = vgg-inspect vgg-rf
+BINS = $(TOOLS:%=$(B)/%)
+CLI_OBJ = $(B)/cmd/cli.o
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+MANS = $(wildcard man/*.1 man/*.5)
+
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -Ilib $(DEP_CFLAGS) $(CFLAGS)
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+all: $(B)/libvgg.a $(B)/libvgg.so $(BINS)
+
+config.mk:
+	./configure
+
+$(B)/lib/%.o: lib/%.c lib/vgg.h lib/internal.h config.mk
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/lib/builtin_configs.c: lib/embed.awk $(CONFIGS)
+	@mkdir -p $(@D)
+	awk -f lib/embed.awk $(CONFIGS) > $@.tmp && mv $@.tmp $@
+
+$(B)/lib/builtin_configs.o: $(B)/lib/builtin_configs.c lib/internal.h
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libvgg.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+$(B)/libvgg.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libvgg.so.$(SOVERSION) $(LDFLAGS) -o $@ $(LIB_OBJ) $(DEP_LIBS)
+
+$(B)/cmd/%.o: cmd/%.c cmd/cli.h lib/vgg.h config.mk
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/vgg-%: $(B)/cmd/vgg-%.o $(CLI_OBJ) $(B)/libvgg.a
+	$(CC) $(LDFLAGS) -o $@ $< $(CLI_OBJ) $(B)/libvgg.a $(DEP_LIBS)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/libvgg.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(B)/libvgg.a $(DEP_LIBS)
+
+check: all $(UNIT_BINS)
+	VGG_BUILD=$(CURDIR)/$(B) sh tests/run.sh $(UNIT_BINS)
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/vgg
+	cp $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	cp $(B)/libvgg.a $(DESTDIR)$(PREFIX)/lib/
+	cp $(B)/libvgg.so $(DESTDIR)$(PREFIX)/lib/libvgg.so.$(SOVERSION)
+	ln -sf libvgg.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libvgg.so
+	cp lib/vgg.h $(DESTDIR)$(PREFIX)/include/
+	cp $(filter %.1,$(MANS)) $(DESTDIR)$(PREFIX)/share/man/man1/
+	cp $(filter %.5,$(MANS)) $(DESTDIR)$(PREFIX)/share/man/man5/
+	cp -R share/vgg/. $(DESTDIR)$(PREFIX)/share/vgg/
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%) $(DESTDIR)$(PREFIX)/include/vgg.h \
+		$(DESTDIR)$(PREFIX)/lib/libvgg.a $(DESTDIR)$(PREFIX)/lib/libvgg.so \
+		$(DESTDIR)$(PREFIX)/lib/libvgg.so.$(SOVERSION)
+	rm -f $(MANS:man/%=$(DESTDIR)$(PREFIX)/share/man/man1/%) \
+		$(MANS:man/%=$(DESTDIR)$(PREFIX)/share/man/man5/%)
+	rm -rf $(DESTDIR)$(PREFIX)/share/vgg
+
+clean:
+	rm -rf $(B)
+
+distclean: clean
+	rm -f config.mk config.log
+
+.PHONY: all check install uninstall clean distclean
+.SECONDARY:

@@ -1,0 +1,180 @@
+/* cli.c: the tools' shared command-line plumbing. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *cli_prog = "vgg";
+
+static void vmessage(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", cli_prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
+	exit(EXIT_USAGE);
+}
+
+void cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	exit(EXIT_BAD_INPUT);
+}
+
+void cli_version(void)
+{
+	printf("%s (vgg) %s\n", cli_prog, VGG_VERSION);
+}
+
+static int parse_dim(const char **s, long *out)
+{
+	char *end;
+	if (**s < '0' || **s > '9')
+		return 0;
+	errno = 0;
+	*out = strtol(*s, &end, 10);
+	if (errno || *out < 1 || *out > 65536)
+		return 0;
+	*s = end;
+	return 1;
+}
+
+void cli_parse_size(const char *opt, const char *s, int *height, int *width, int *channels)
+{
+	const char *p = s;
+	long h, w, c = 0;
+	int ok = parse_dim(&p, &h) && (*p == 'x' || *p == 'X') && (p++, parse_dim(&p, &w));
+	if (ok && (*p == 'x' || *p == 'X')) {
+		p++;
+		ok = parse_dim(&p, &c);
+	}
+	if (!ok || *p)
+		cli_usage_error("%s '%s': expected HxW or HxWxC, each from 1 to 65536", opt, s);
+	*height = (int)h;
+	*width = (int)w;
+	if (c)
+		*channels = (int)c;
+}
+
+long cli_parse_long(const char *opt, const char *s, long min, long max)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		cli_usage_error("%s '%s': expected a whole number from %ld to %ld", opt, s, min, max);
+	return v;
+}
+
+void cli_open(const char *model, const struct cli_model *opt, vgg_config **cfg,
+              vgg_layout **lay)
+{
+	vgg_error err;
+	int c, h, w;
+	if (vgg_config_load(model, cfg, &err))
+		cli_fail("%s", err.msg);
+	vgg_config_input(*cfg, &c, &h, &w);
+	if (opt->channels)
+		c = opt->channels;
+	if (!opt->dense && opt->height) {
+		h = opt->height;
+		w = opt->width;
+	}
+	if (vgg_config_set_input(*cfg, c, h, w, &err) ||
+	    (opt->classes && vgg_config_set_classes(*cfg, opt->classes, &err)))
+		cli_fail("%s", err.msg);
+	if (opt->dense && opt->height) {
+		h = opt->height;
+		w = opt->width;
+	}
+	if (vgg_layout_new(*cfg, opt->dense, h, w, lay, &err))
+		cli_fail("%s: %s", vgg_config_name(*cfg), err.msg);
+}
+
+const char *cli_thousands(uint64_t v, char *buf)
+{
+	char digits[24];
+	int n = snprintf(digits, sizeof digits, "%" PRIu64, v), o = 0;
+	for (int i = 0; i < n; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+const char *cli_bytes(uint64_t v, char *buf)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+	if (v < 1024) {
+		snprintf(buf, 32, "%" PRIu64 " B", v);
+		return buf;
+	}
+	double x = (double)v / 1024;
+	int u = 0;
+	while (x >= 1024 && u < 4) {
+		x /= 1024;
+		u++;
+	}
+	snprintf(buf, 32, "%.1f %s", x, units[u]);
+	return buf;
+}
+
+const char *cli_axes(const int64_t v[2], char *buf)
+{
+	if (v[0] == v[1])
+		snprintf(buf, 32, "%" PRId64, v[0]);
+	else
+		snprintf(buf, 32, "%" PRId64 "x%" PRId64, v[0], v[1]);
+	return buf;
+}
+
+const char *cli_layer_type(const vgg_layer_info *l)
+{
+	switch (l->kind) {
+	case VGG_LAYER_CONV: return l->batch_norm ? "conv+bn" : "conv";
+	case VGG_LAYER_LRN: return "lrn";
+	case VGG_LAYER_POOL: return "maxpool";
+	case VGG_LAYER_FC: return "fc";
+	case VGG_LAYER_SOFTMAX: return "softmax";
+	}
+	return "?";
+}
+
+void cli_print_json(cJSON *doc)
+{
+	char *text = doc ? cJSON_Print(doc) : NULL;
+	cJSON_Delete(doc);
+	if (!text)
+		cli_fail("out of memory writing JSON");
+	puts(text);
+	free(text);
+}
+
+void cli_json_axes(cJSON *obj, const char *key, double y, double x)
+{
+	if (y == x) {
+		cJSON_AddNumberToObject(obj, key, y);
+		return;
+	}
+	cJSON *pair = cJSON_AddArrayToObject(obj, key);
+	cJSON_AddItemToArray(pair, cJSON_CreateNumber(y));
+	cJSON_AddItemToArray(pair, cJSON_CreateNumber(x));
+}

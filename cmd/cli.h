@@ -1,0 +1,49 @@
+/* cli.h: what the tools' mains share: messages, option values, number formatting. */
+#ifndef VGG_CLI_H
+#define VGG_CLI_H
+
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+#include "vgg.h"
+
+/* Exit statuses of every tool (each man page's EXIT STATUS says the same). */
+enum { EXIT_BAD_INPUT = 1, EXIT_USAGE = 2 };
+
+extern const char *cli_prog;
+
+/* `PROG: MESSAGE` and a hint to stderr, exit 2. */
+noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* `PROG: MESSAGE` to stderr, exit 1. */
+noreturn void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_version(void);
+
+/* HxW or HxWxC for option `opt`; channels is left alone when not given.  Exits 2 if bad. */
+void cli_parse_size(const char *opt, const char *s, int *height, int *width, int *channels);
+/* A whole number in [min, max] for option `opt`.  Exits 2 if bad. */
+long cli_parse_long(const char *opt, const char *s, long min, long max);
+
+/* The config MODEL with --input/--classes applied, laid out; exits 1 with a message if bad. */
+struct cli_model {
+	int height, width, channels; /* 0: keep the config's */
+	int classes;                 /* 0: keep the config's */
+	int dense;
+};
+void cli_open(const char *model, const struct cli_model *opt, vgg_config **cfg,
+              vgg_layout **lay);
+
+/* 138357544 -> "138,357,544" in buf (at least 32 bytes). */
+const char *cli_thousands(uint64_t v, char *buf);
+/* 12845056 -> "12.2 MiB" in buf (at least 32 bytes). */
+const char *cli_bytes(uint64_t v, char *buf);
+/* A per-axis figure as "N" when both axes agree, else "NxM". */
+const char *cli_axes(const int64_t v[2], char *buf);
+/* The short name of a layer's type: conv, conv+bn, lrn, maxpool, fc, softmax. */
+const char *cli_layer_type(const vgg_layer_info *l);
+/* Prints a cJSON document to stdout and frees it; exits 1 when out of memory. */
+struct cJSON;
+void cli_print_json(struct cJSON *doc);
+/* Adds a per-axis figure: a number when the axes agree, else [rows, columns]. */
+void cli_json_axes(struct cJSON *obj, const char *key, double y, double x);
+
+#endif

@@ -1,0 +1,273 @@
+/* vgg-rf: receptive-field arithmetic per layer, per unit, and for stacked 3x3 convs. */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+static void usage(void)
+{
+	printf("Usage: vgg-rf [OPTION]... MODEL [LAYER]\n"
+	       "   or: vgg-rf --equiv K [--channels C] [--json]\n"
+	       "Show each layer's receptive field: size (rf), jump (effective stride),\n"
+	       "effective padding and the input position of unit 0's centre; with LAYER,\n"
+	       "that layer only.\n"
+	       "\n"
+	       "MODEL is a config file, a built-in name (A, A-LRN, B, C, D, E, vgg11, vgg13,\n"
+	       "vgg16, vgg19, any of them with _bn) or the notation itself, quoted.\n"
+	       "\n"
+	       "  -u, --unit Y,X        with LAYER: the input box unit (Y,X) sees, unclipped\n"
+	       "                        and clipped to the image\n"
+	       "  -e, --equiv K         stride-1 3x3 convs that give a KxK receptive field,\n"
+	       "                        and the weights of both for C channels in and out\n"
+	       "  -C, --channels C      with --equiv: count the weights for C channels\n"
+	       "  -i, --input HxW[xC]   input size the net is built for [the config's, 224x224x3]\n"
+	       "  -d, --dense           dense evaluation: FC layers as convolutions, run at the\n"
+	       "                        --input size\n"
+	       "  -j, --json            print one JSON document instead of text\n"
+	       "  -h, --help            show this help and exit\n"
+	       "  -V, --version         show the version and exit\n"
+	       "\n"
+	       "Exit status: 0 success, 1 bad model, layer or unit, 2 usage error.\n"
+	       "See vgg-rf(1) and vgg-config(5).\n");
+}
+
+struct options {
+	struct cli_model model;
+	int json;
+	int has_unit;
+	int64_t unit_y, unit_x;
+	int equiv;     /* K, 0 when not asked */
+	long channels; /* 0: symbolic */
+	const char *name, *layer;
+};
+
+static void parse_unit(const char *s, struct options *o)
+{
+	char *end;
+	long long y = strtoll(s, &end, 10), x;
+	if (end == s || *end != ',' || y < 0)
+		cli_usage_error("--unit '%s': expected Y,X (two whole numbers from 0)", s);
+	s = end + 1;
+	x = strtoll(s, &end, 10);
+	if (end == s || *end || x < 0 || x > INT32_MAX || y > INT32_MAX)
+		cli_usage_error("--unit '%s': expected Y,X (two whole numbers from 0)", s);
+	o->unit_y = y;
+	o->unit_x = x;
+	o->has_unit = 1;
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longs[] = {
+		{"unit", required_argument, 0, 'u'},  {"equiv", required_argument, 0, 'e'},
+		{"channels", required_argument, 0, 'C'}, {"input", required_argument, 0, 'i'},
+		{"dense", no_argument, 0, 'd'},       {"json", no_argument, 0, 'j'},
+		{"help", no_argument, 0, 'h'},        {"version", no_argument, 0, 'V'},
+		{0, 0, 0, 0}
+	};
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":u:e:C:i:djhV", longs, NULL)) != -1) {
+		switch (c) {
+		case 'u': parse_unit(optarg, o); break;
+		case 'e': o->equiv = (int)cli_parse_long("--equiv", optarg, 1, 999); break;
+		case 'C': o->channels = cli_parse_long("--channels", optarg, 1, 1048576); break;
+		case 'i':
+			cli_parse_size("--input", optarg, &o->model.height, &o->model.width,
+			               &o->model.channels);
+			break;
+		case 'd': o->model.dense = 1; break;
+		case 'j': o->json = 1; break;
+		case 'h': usage(); exit(0);
+		case 'V': cli_version(); exit(0);
+		case ':': cli_usage_error("option '%s' needs a value", argv[optind - 1]);
+		default: cli_usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	int operands = argc - optind;
+	if (o->channels && !o->equiv)
+		cli_usage_error("--channels goes with --equiv");
+	if (o->equiv) {
+		if (operands)
+			cli_usage_error("--equiv takes no MODEL, but '%s' was given", argv[optind]);
+		if (o->has_unit || o->model.height || o->model.dense)
+			cli_usage_error("--equiv goes with --channels and --json only");
+		return;
+	}
+	if (operands == 0)
+		cli_usage_error("no MODEL given");
+	if (operands > 2)
+		cli_usage_error("at most MODEL and LAYER, but '%s' follows", argv[optind + 2]);
+	o->name = argv[optind];
+	o->layer = operands == 2 ? argv[optind + 1] : NULL;
+	if (o->has_unit && !o->layer)
+		cli_usage_error("--unit needs a LAYER after MODEL");
+}
+
+static void row(const vgg_layer_info *l)
+{
+	char kernel[32], shape[32], rf[32], jump[32], pad[32], center[48];
+	snprintf(kernel, sizeof kernel, "%dx%d", l->kernel[0], l->kernel[1]);
+	snprintf(shape, sizeof shape, "%dx%d", l->out_h, l->out_w);
+	if (l->center[0] == l->center[1])
+		snprintf(center, sizeof center, "%.1f", l->center[0]);
+	else
+		snprintf(center, sizeof center, "%.1f,%.1f", l->center[0], l->center[1]);
+	printf("%-7s %-7s %7s %6d %3d %11s %6s %5s %7s %8s\n", l->name, cli_layer_type(l), kernel,
+	       l->stride, l->pad, shape, cli_axes(l->rf, rf), cli_axes(l->jump, jump),
+	       cli_axes(l->eff_pad, pad), center);
+}
+
+static void print_table(const vgg_config *cfg, const vgg_layout *lay, const vgg_layer_info *only)
+{
+	int c, h, w;
+	vgg_layout_input(lay, &c, &h, &w);
+	printf("%s: input %dx%dx%d\n\n", vgg_config_name(cfg), c, h, w);
+	printf("%-7s %-7s %7s %6s %3s %11s %6s %5s %7s %8s\n", "layer", "type", "kernel", "stride",
+	       "pad", "output", "rf", "jump", "eff-pad", "center");
+	for (size_t i = 0; i < vgg_layout_count(lay); i++) {
+		const vgg_layer_info *l = vgg_layout_layer(lay, i);
+		if (!only || only == l)
+			row(l);
+	}
+}
+
+static cJSON *layer_json(const vgg_layer_info *l)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "name", l->name);
+	cJSON_AddStringToObject(o, "type", cli_layer_type(l));
+	cli_json_axes(o, "kernel", l->kernel[0], l->kernel[1]);
+	cJSON_AddNumberToObject(o, "stride", l->stride);
+	cJSON_AddNumberToObject(o, "layer_pad", l->pad);
+	cJSON_AddItemToObject(o, "out", cJSON_CreateIntArray((int[]){l->out_c, l->out_h, l->out_w}, 3));
+	cli_json_axes(o, "rf", (double)l->rf[0], (double)l->rf[1]);
+	cli_json_axes(o, "jump", (double)l->jump[0], (double)l->jump[1]);
+	cli_json_axes(o, "pad", (double)l->eff_pad[0], (double)l->eff_pad[1]);
+	cli_json_axes(o, "center", l->center[0], l->center[1]);
+	return o;
+}
+
+static void print_json(const vgg_config *cfg, const vgg_layout *lay, const vgg_layer_info *only)
+{
+	int c, h, w;
+	vgg_layout_input(lay, &c, &h, &w);
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "model", vgg_config_name(cfg));
+	cJSON_AddItemToObject(doc, "input", cJSON_CreateIntArray((int[]){c, h, w}, 3));
+	cJSON *layers = cJSON_AddArrayToObject(doc, "layers");
+	for (size_t i = 0; i < vgg_layout_count(lay); i++) {
+		const vgg_layer_info *l = vgg_layout_layer(lay, i);
+		if (!only || only == l)
+			cJSON_AddItemToArray(layers, layer_json(l));
+	}
+	cli_print_json(doc);
+}
+
+static cJSON *box_json(vgg_box b)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "y0", (double)b.y0);
+	cJSON_AddNumberToObject(o, "y1", (double)b.y1);
+	cJSON_AddNumberToObject(o, "x0", (double)b.x0);
+	cJSON_AddNumberToObject(o, "x1", (double)b.x1);
+	return o;
+}
+
+static void print_unit(const vgg_layout *lay, const vgg_layer_info *l, const struct options *o)
+{
+	vgg_error err;
+	vgg_box box;
+	int c, h, w;
+	vgg_layout_input(lay, &c, &h, &w);
+	if (vgg_rf_unit_box(l, o->unit_y, o->unit_x, &box, &err))
+		cli_fail("%s", err.msg);
+	vgg_box clip = vgg_rf_clip(box, h, w);
+	if (o->json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "layer", l->name);
+		cJSON_AddItemToObject(doc, "unit",
+		                      cJSON_CreateIntArray((int[]){(int)o->unit_y, (int)o->unit_x}, 2));
+		cJSON_AddItemToObject(doc, "input", cJSON_CreateIntArray((int[]){c, h, w}, 3));
+		cJSON_AddItemToObject(doc, "box", box_json(box));
+		cJSON_AddItemToObject(doc, "clipped", box_json(clip));
+		cli_print_json(doc);
+		return;
+	}
+	printf("%s unit %" PRId64 ",%" PRId64 " (of %dx%d) sees input\n", l->name, o->unit_y,
+	       o->unit_x, l->out_h, l->out_w);
+	printf("  unclipped: rows %" PRId64 "..%" PRId64 ", columns %" PRId64 "..%" PRId64
+	       " (%" PRId64 "x%" PRId64 ")\n", box.y0, box.y1, box.x0, box.x1,
+	       box.y1 - box.y0 + 1, box.x1 - box.x0 + 1);
+	printf("  clipped:   rows %" PRId64 "..%" PRId64 ", columns %" PRId64 "..%" PRId64
+	       " (%" PRId64 "x%" PRId64 " of the %dx%d image)\n", clip.y0, clip.y1, clip.x0,
+	       clip.x1, clip.y1 - clip.y0 + 1, clip.x1 - clip.x0 + 1, h, w);
+}
+
+static void print_equiv(const struct options *o)
+{
+	vgg_error err;
+	int n;
+	if (vgg_rf_equiv_3x3(o->equiv, &n, &err))
+		cli_fail("--equiv %s", err.msg);
+	long long k = o->equiv, one = k * k, stack = 9LL * n;
+	double fewer = 100.0 * (double)(one - stack) / (double)one;
+	if (o->json) {
+		cJSON *doc = cJSON_CreateObject();
+		double scale = o->channels ? (double)o->channels * (double)o->channels : 1;
+		cJSON_AddNumberToObject(doc, "k", (double)k);
+		cJSON_AddNumberToObject(doc, "convs", n);
+		if (o->channels)
+			cJSON_AddNumberToObject(doc, "channels", (double)o->channels);
+		cJSON_AddNumberToObject(doc, "weights_kxk", (double)one * scale);
+		cJSON_AddNumberToObject(doc, "weights_stack", (double)stack * scale);
+		cli_print_json(doc);
+		return;
+	}
+	printf("a %lldx%lld receptive field: %d stacked 3x3 conv%s (stride 1), "
+	       "%d ReLU%s instead of 1\n", k, k, n, n == 1 ? "" : "s", n, n == 1 ? "" : "s");
+	char label[64], a[32], b[32];
+	snprintf(label, sizeof label, "%d 3x3 conv%s", n, n == 1 ? "" : "s");
+	if (o->channels) {
+		unsigned long long c2 = (unsigned long long)o->channels * (unsigned long long)o->channels;
+		printf("weights for %ld channels in and out:\n", o->channels);
+		printf("  one %lldx%lld conv  %20s\n", k, k, cli_thousands((uint64_t)one * c2, a));
+		printf("  %-13s %20s  (%.1f%% fewer)\n", label, cli_thousands((uint64_t)stack * c2, b),
+		       fewer);
+	} else {
+		printf("weights for C channels in and out:\n");
+		snprintf(a, sizeof a, "%lldC\u00b2", one);
+		snprintf(b, sizeof b, "%lldC\u00b2", stack);
+		printf("  one %lldx%lld conv  %s\n", k, k, a);
+		printf("  %-13s %s  (%.1f%% fewer)\n", label, b, fewer);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {0};
+	vgg_config *cfg;
+	vgg_layout *lay;
+	cli_prog = "vgg-rf";
+	parse_options(argc, argv, &o);
+	if (o.equiv) {
+		print_equiv(&o);
+		return 0;
+	}
+	cli_open(o.name, &o.model, &cfg, &lay);
+	const vgg_layer_info *only = NULL;
+	if (o.layer && !(only = vgg_layout_find(lay, o.layer)))
+		cli_fail("%s has no layer '%s'", vgg_config_name(cfg), o.layer);
+	if (o.has_unit)
+		print_unit(lay, only, &o);
+	else if (o.json)
+		print_json(cfg, lay, only);
+	else
+		print_table(cfg, lay, only);
+	vgg_layout_free(lay);
+	vgg_config_free(cfg);
+	return 0;
+}

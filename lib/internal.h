@@ -1,0 +1,41 @@
+/* internal.h: what the library's files share with each other and with no one else. */
+#ifndef VGG_INTERNAL_H
+#define VGG_INTERNAL_H
+
+#include "vgg.h"
+
+#if defined(__GNUC__)
+#define VGG__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define VGG__PRINTF(f, a)
+#endif
+
+/* Fills `err` (when not NULL) and returns `code`, so callers can `return vgg__fail(...)`. */
+int vgg__fail(vgg_error *err, int code, const char *fmt, ...) VGG__PRINTF(3, 4);
+
+/* One layer as written in the notation, before any input size is known. */
+struct vgg__layer_spec {
+	enum vgg_layer_kind kind;
+	int kernel;       /* conv: K of convK-N */
+	int width;        /* conv: output channels; FC: outputs */
+	int batch_norm;
+	char name[32];
+};
+
+struct vgg_config {
+	char *name;
+	int in_c, in_h, in_w;
+	size_t count;
+	struct vgg__layer_spec *layers;
+};
+
+/* The built-in configs' files, embedded by lib/embed.awk; a NULL name ends the table. */
+struct vgg__builtin {
+	const char *name, *text;
+};
+extern const struct vgg__builtin vgg__builtins[];
+
+/* The notation's text of a built-in config (by file name, e.g. "A-LRN"), or NULL. */
+const char *vgg__builtin_text(const char *file_name);
+
+#endif
