@@ -4,7 +4,7 @@
 
 include config.mk
 
-B = build
+B = build$(if $(filter 1,$(SANITIZE)),-sanitize)
 SOVERSION = 0
 
 LIB_SRC = $(wildcard lib/*.c)

@@ -20,6 +20,7 @@ struct vgg_layout {
 	int in_c, in_h, in_w;
 	size_t count;
 	vgg_layer_info *layers;
+	char (*names)[sizeof ((struct vgg__layer_spec *)0)->name]; /* the layers' names, owned */
 	uint64_t total_params, total_macs, total_memory;
 };
 
@@ -72,8 +73,9 @@ static int place(const struct vgg__layer_spec *spec, int is_last_fc, const int *
                  struct walk *st, vgg_layer_info *l, vgg_error *err)
 {
 	int overflow = 0;
+	const char *name = l->name;
 	memset(l, 0, sizeof *l);
-	l->name = spec->name;
+	l->name = name;
 	l->kind = spec->kind;
 	l->in_c = st->c;
 	l->stride = 1;
@@ -150,6 +152,8 @@ static int lay_out(const vgg_config *cfg, int h, int w, const int (*fc_kernels)[
 	lay->total_params = lay->total_macs = lay->total_memory = 0;
 	for (size_t i = 0; i < cfg->count; i++) {
 		vgg_layer_info *l = &lay->layers[i];
+		memcpy(lay->names[i], cfg->layers[i].name, sizeof lay->names[i]);
+		l->name = lay->names[i];
 		int rc = place(&cfg->layers[i], i == last_fc, fc_kernels ? fc_kernels[i] : NULL,
 		               &st, l, err);
 		if (rc)
@@ -170,11 +174,13 @@ int vgg_layout_new(const vgg_config *cfg, int dense, int height, int width, vgg_
 	*out = NULL;
 	vgg_layout *lay = calloc(1, sizeof *lay);
 	int (*fc_kernels)[2] = NULL;
-	if (lay)
+	if (lay) {
 		lay->layers = calloc(cfg->count, sizeof *lay->layers);
+		lay->names = calloc(cfg->count, sizeof *lay->names);
+	}
 	if (dense)
 		fc_kernels = calloc(cfg->count, sizeof *fc_kernels);
-	if (!lay || !lay->layers || (dense && !fc_kernels)) {
+	if (!lay || !lay->layers || !lay->names || (dense && !fc_kernels)) {
 		free(fc_kernels);
 		vgg_layout_free(lay);
 		return vgg__fail(err, VGG_ENOMEM, "out of memory");
@@ -200,6 +206,7 @@ void vgg_layout_free(vgg_layout *lay)
 	if (!lay)
 		return;
 	free(lay->layers);
+	free(lay->names);
 	free(lay);
 }
 
