@@ -77,7 +77,8 @@ long cli_parse_long(const char *opt, const char *s, long min, long max)
 	char *end;
 	errno = 0;
 	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
+	/* strtol takes leading space and '+': a value is its digits only. */
+	if (errno || end == s || *end || v < min || v > max || !(*s == '-' || (*s >= '0' && *s <= '9')))
 		cli_usage_error("%s '%s': expected a whole number from %ld to %ld", opt, s, min, max);
 	return v;
 }

@@ -44,18 +44,26 @@ struct options {
 	const char *name, *layer;
 };
 
+/* A whole number from 0 at *s, digits only (strtoll would take signs and spaces). */
+static int unit_coord(const char **s, int64_t *out)
+{
+	const char *p = *s;
+	int64_t v = 0;
+	if (*p < '0' || *p > '9')
+		return 0;
+	for (; *p >= '0' && *p <= '9'; p++)
+		if ((v = v * 10 + (*p - '0')) > INT32_MAX)
+			return 0;
+	*s = p;
+	*out = v;
+	return 1;
+}
+
 static void parse_unit(const char *s, struct options *o)
 {
-	char *end;
-	long long y = strtoll(s, &end, 10), x;
-	if (end == s || *end != ',' || y < 0)
+	const char *p = s;
+	if (!unit_coord(&p, &o->unit_y) || *p++ != ',' || !unit_coord(&p, &o->unit_x) || *p)
 		cli_usage_error("--unit '%s': expected Y,X (two whole numbers from 0)", s);
-	s = end + 1;
-	x = strtoll(s, &end, 10);
-	if (end == s || *end || x < 0 || x > INT32_MAX || y > INT32_MAX)
-		cli_usage_error("--unit '%s': expected Y,X (two whole numbers from 0)", s);
-	o->unit_y = y;
-	o->unit_x = x;
 	o->has_unit = 1;
 }
 

@@ -515,12 +515,16 @@ int vgg_config_load(const char *model, vgg_config **out, vgg_error *err)
 	int rc = vgg_config_builtin(model, out, err);
 	if (rc != VGG_ENOTFOUND)
 		return rc;
-	/* One word that is no layer was meant as a file or a built-in name: say so. */
+	/* One word that does not even start like a layer was meant as a file or a built-in
+	 * name: say so, rather than how it fails as notation. */
 	int one_word = !strpbrk(model, " \t\r\n#");
+	int layer_like = strncasecmp(model, "conv", 4) == 0 || strncasecmp(model, "fc", 2) == 0 ||
+	                 strcasecmp(model, "bn") == 0 || strcasecmp(model, "batchnorm") == 0 ||
+	                 strncasecmp(model, "input", 5) == 0;
 	rc = vgg_config_parse(model, "<inline>", out, err);
 	if (rc == VGG_EPARSE && one_word && strchr(model, '/'))
 		return vgg__fail(err, VGG_EIO, "cannot open '%s': %s", model, strerror(ENOENT));
-	if (rc == VGG_EPARSE && one_word)
+	if (rc == VGG_EPARSE && one_word && !layer_like)
 		return vgg__fail(err, VGG_ENOTFOUND,
 		                 "'%s' is not a file, a built-in config or a layer", model);
 	return rc;
