@@ -10,14 +10,14 @@ SOVERSION = 0
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(B)/lib/%.o) $(B)/lib/builtin_configs.o
 CONFIGS = $(sort $(wildcard share/vgg/*.cfg))
-TOOLS = vgg-inspect vgg-rf
+TOOLS = vgg-inspect vgg-rf vgg-predict
 BINS = $(TOOLS:%=$(B)/%)
 CLI_OBJ = $(B)/cmd/cli.o
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 MANS = $(wildcard man/*.1 man/*.5)
 
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -Ilib $(DEP_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -MMD -MP -Ilib $(DEP_CFLAGS) $(CFLAGS)
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -28,7 +28,7 @@ all: $(B)/libvgg.a $(B)/libvgg.so $(BINS)
 config.mk:
 	./configure
 
-$(B)/lib/%.o: lib/%.c lib/vgg.h lib/internal.h config.mk
+$(B)/lib/%.o: lib/%.c config.mk
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -36,7 +36,7 @@ $(B)/lib/builtin_configs.c: lib/embed.awk $(CONFIGS)
 	@mkdir -p $(@D)
 	awk -f lib/embed.awk $(CONFIGS) > $@.tmp && mv $@.tmp $@
 
-$(B)/lib/builtin_configs.o: $(B)/lib/builtin_configs.c lib/internal.h
+$(B)/lib/builtin_configs.o: $(B)/lib/builtin_configs.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/libvgg.a: $(LIB_OBJ)
@@ -46,19 +46,23 @@ $(B)/libvgg.a: $(LIB_OBJ)
 $(B)/libvgg.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libvgg.so.$(SOVERSION) $(LDFLAGS) -o $@ $(LIB_OBJ) $(DEP_LIBS)
 
-$(B)/cmd/%.o: cmd/%.c cmd/cli.h lib/vgg.h config.mk
+$(B)/cmd/%.o: cmd/%.c config.mk
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/vgg-%: $(B)/cmd/vgg-%.o $(CLI_OBJ) $(B)/libvgg.a
 	$(CC) $(LDFLAGS) -o $@ $< $(CLI_OBJ) $(B)/libvgg.a $(DEP_LIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/libvgg.a
+$(B)/tests/%: tests/unit/%.c $(B)/libvgg.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(B)/libvgg.a $(DEP_LIBS)
 
+$(B)/bench/%: bench/%.c $(B)/libvgg.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libvgg.a $(DEP_LIBS)
+
 check: all $(UNIT_BINS)
-	VGG_BUILD=$(CURDIR)/$(B) sh tests/run.sh $(UNIT_BINS)
+	VGG_BUILD=$(CURDIR)/$(B) SANITIZE=$(SANITIZE) sh tests/run.sh $(UNIT_BINS)
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
@@ -86,6 +90,8 @@ clean:
 
 distclean: clean
 	rm -f config.mk config.log
+
+-include $(wildcard $(B)/*/*.d $(B)/*/*/*.d)
 
 .PHONY: all check install uninstall clean distclean
 .SECONDARY:

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define VGG_VERSION "0.1.0"
 
@@ -129,5 +130,163 @@ int vgg_rf_unit_box(const vgg_layer_info *layer, int64_t y, int64_t x, vgg_box *
 vgg_box vgg_rf_clip(vgg_box box, int height, int width);
 /* Stride-1 3x3 convs needed for a KxK receptive field; VGG_ERANGE unless K is odd and >= 3. */
 int vgg_rf_equiv_3x3(int k, int *convs, vgg_error *err);
+
+/* ---- Images: decode (image.c picks jpeg.c, png.c or pnm.c by magic bytes) ---- */
+
+/* A decoded image: 8-bit, rows top to bottom, channels interleaved (gray, or R G B). */
+typedef struct vgg_image vgg_image;
+
+/*
+ * Decodes JPEG, PNG or binary PNM (P5 PGM, P6 PPM; P4 PBM too) from memory, chosen by the
+ * first bytes, not the name.  `name` is used in messages only.  Alpha is dropped (as PIL's
+ * convert("RGB") does), palettes expanded, 16-bit samples reduced to their high byte; gray
+ * images stay 1 channel.  `min_side` > 0 allows a JPEG to be decoded at 1/2, 1/4 or 1/8 size
+ * (libjpeg's DCT scaling) as long as its shorter side stays >= min_side; 0 decodes at full
+ * size, which is what exact agreement with PIL needs.
+ */
+int vgg_image_decode(const void *data, size_t size, const char *name, int min_side,
+                     vgg_image **out, vgg_error *err);
+/* Reads and decodes a file; refuses files over VGG_MAX_PIXELS' worth of pixels. */
+int vgg_image_read(const char *path, int min_side, vgg_image **out, vgg_error *err);
+void vgg_image_free(vgg_image *img);
+int vgg_image_width(const vgg_image *img);
+int vgg_image_height(const vgg_image *img);
+int vgg_image_channels(const vgg_image *img); /* 1 or 3 */
+const unsigned char *vgg_image_pixels(const vgg_image *img);
+
+/* ---- Preprocessing: image -> the float tensor a net takes (preprocess.c, resize.c) ---- */
+
+enum vgg_resize_filter {
+	VGG_RESIZE_PIL_BILINEAR, /* PIL's Image.resize(BILINEAR): antialiased (torchvision) */
+	VGG_RESIZE_CV_LINEAR     /* OpenCV's cv::resize(INTER_LINEAR): no antialiasing (Caffe) */
+};
+
+typedef struct vgg_preprocess {
+	int bgr;                  /* channel order of the net's input: 0 RGB, 1 BGR */
+	float scale;              /* multiplies 0..255 pixel values first: 1/255 or 1 */
+	float mean[3], std[3];    /* then (x - mean) / std, per channel in the net's order */
+	int resize;               /* shorter side resized to this (0: keep the size) */
+	int crop_h, crop_w;       /* then a centre crop of this size (0: no crop) */
+	enum vgg_resize_filter filter;
+} vgg_preprocess;
+
+/* torchvision's ImageNet pipeline: RGB, Resize(256) bilinear antialiased, CenterCrop(224),
+ * /255, mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225). */
+void vgg_preprocess_torchvision(vgg_preprocess *p);
+/* Caffe's VGG pipeline: BGR, 0..255, mean pixel B 103.939 G 116.779 R 123.68, std 1,
+ * shorter side 256 with OpenCV's linear resize, centre crop 224. */
+void vgg_preprocess_caffe(vgg_preprocess *p);
+
+/*
+ * Resizes, crops and normalises `img` into a channels x H x W float32 tensor (planar), where
+ * `channels` is the net's input: 3 (gray images replicated) or 1 (colour images turned to
+ * luma as PIL's convert("L") does).  The resize works on 8-bit pixels exactly as the library
+ * named by p->filter does, so results match torchvision's or Caffe's pipelines.  On success
+ * *out is malloc'd (the caller frees it) and *h, *w give its size.
+ */
+int vgg_preprocess_image(const vgg_preprocess *p, const vgg_image *img, int channels,
+                         float **out, int *h, int *w, vgg_error *err);
+
+/* ---- Weights files: safetensors, read by mmap (safetensors.c); vgg-weights(5) ---- */
+
+enum vgg_dtype { VGG_DTYPE_F32, VGG_DTYPE_F16, VGG_DTYPE_BF16, VGG_DTYPE_F64, VGG_DTYPE_I64,
+                 VGG_DTYPE_I32, VGG_DTYPE_U8, VGG_DTYPE_OTHER };
+
+#define VGG_MAX_DIMS 8
+
+typedef struct vgg_tensor_info {
+	const char *name;
+	enum vgg_dtype dtype;
+	const char *dtype_name;      /* as in the file: "F32", "BF16", ... */
+	int ndim;
+	int64_t shape[VGG_MAX_DIMS];
+	uint64_t numel;
+	const void *data;            /* little-endian, row-major; not necessarily aligned */
+	uint64_t nbytes;
+} vgg_tensor_info;
+
+typedef struct vgg_weights vgg_weights;
+
+/* Maps a safetensors file and checks every offset, dtype and shape against its length. */
+int vgg_weights_open(const char *path, vgg_weights **out, vgg_error *err);
+/* The same from memory; takes ownership of `data` (malloc'd) on success and on failure. */
+int vgg_weights_from_memory(void *data, size_t size, const char *name, vgg_weights **out,
+                            vgg_error *err);
+void vgg_weights_free(vgg_weights *w);
+size_t vgg_weights_count(const vgg_weights *w);
+const vgg_tensor_info *vgg_weights_tensor(const vgg_weights *w, size_t i);
+const vgg_tensor_info *vgg_weights_find(const vgg_weights *w, const char *name);
+/* __metadata__: the value of `key`, or NULL; and all entries by index (sorted by key). */
+const char *vgg_weights_meta(const vgg_weights *w, const char *key);
+size_t vgg_weights_meta_count(const vgg_weights *w);
+void vgg_weights_meta_at(const vgg_weights *w, size_t i, const char **key, const char **value);
+
+/* Writing: tensors and metadata are gathered, then written at once to a temporary file that
+ * is renamed over `path`, so a failure never leaves a half-written file. */
+typedef struct vgg_weights_writer vgg_weights_writer;
+vgg_weights_writer *vgg_weights_writer_new(void);
+void vgg_weights_writer_free(vgg_weights_writer *wr);
+/* Copies key and value. */
+int vgg_weights_writer_meta(vgg_weights_writer *wr, const char *key, const char *value,
+                            vgg_error *err);
+/* Copies the name; `data` (float32) must stay valid until the writer is written or freed. */
+int vgg_weights_writer_add(vgg_weights_writer *wr, const char *name, int ndim,
+                           const int64_t *shape, const float *data, vgg_error *err);
+int vgg_weights_writer_write(vgg_weights_writer *wr, const char *path, vgg_error *err);
+
+/* ---- Tensors as NumPy .npy v1.0 (npy.c); a stream is arrays back to back ---- */
+
+/* Writes one float32 array (C order) to f; fails with VGG_EIO on a short write. */
+int vgg_npy_write(FILE *f, int ndim, const int64_t *shape, const float *data, vgg_error *err);
+/*
+ * Reads the next array of a stream as float32 (from '<f4', '<f8', '|u1' ...).  Returns
+ * VGG_OK with *data malloc'd, or VGG_ENOTFOUND at a clean end of the stream.
+ */
+int vgg_npy_read(FILE *f, const char *name, int *ndim, int64_t shape[VGG_MAX_DIMS],
+                 float **data, vgg_error *err);
+
+/* ---- Networks with weights: the forward pass (net.c over conv.c, pool.c, lrn.c, softmax.c) ---- */
+
+typedef struct vgg_net vgg_net;
+
+/*
+ * A net from a weights file: the config, preprocessing and labels come from its metadata
+ * (vgg-weights(5)), each tensor is checked against the config's shapes, and batch norm is
+ * folded into the conv before it.  vgg_net_new takes ownership of `w`, also on failure.
+ */
+int vgg_net_new(vgg_weights *w, vgg_net **out, vgg_error *err);
+int vgg_net_load(const char *path, vgg_net **out, vgg_error *err);
+void vgg_net_free(vgg_net *net);
+const vgg_config *vgg_net_config(const vgg_net *net);
+const vgg_preprocess *vgg_net_preprocess(const vgg_net *net);
+/* Class `i`'s label, or NULL when the file has none. */
+const char *vgg_net_label(const vgg_net *net, int i);
+/* Layer names resolve case-insensitively; the index of `name` in the layout, or -1. */
+int vgg_net_layer_index(const vgg_net *net, const char *name);
+
+/*
+ * Runs `n` inputs of c x h x w (planar float32, one after another) through the layers after
+ * layer `from` (-1: from the image) up to and including layer `to` (-1: the last).  With
+ * from >= 0 the input is that layer's output.  A conv or FC layer's output is taken before
+ * its ReLU (after its batch norm) when it is the last layer run.  With `dense` the FC layers run as
+ * convolutions over inputs of any size; otherwise h x w must be the config's own size.
+ * On success *out points to n outputs of shape[1] x shape[2] x shape[3] (shape[0] = n),
+ * owned by the net and valid until its next forward pass.
+ */
+int vgg_net_forward(vgg_net *net, const float *input, int n, int c, int h, int w, int dense,
+                    int from, int to, const float **out, int shape[4], vgg_error *err);
+
+/* Threads for the forward pass (OpenBLAS's and ours); 0 means one per core. */
+void vgg_set_threads(int threads);
+
+/* ---- Outputs written whole or not at all (output.c) ---- */
+
+/* Opens a temporary file beside `path` for writing; *f is the stream to write to. */
+typedef struct vgg_output vgg_output;
+int vgg_output_open(const char *path, vgg_output **out, FILE **f, vgg_error *err);
+/* Flushes, syncs and renames the file over `path`; frees `o` whatever happens. */
+int vgg_output_commit(vgg_output *o, vgg_error *err);
+/* Closes and removes the temporary file; frees `o`.  NULL is harmless. */
+void vgg_output_abort(vgg_output *o);
 
 #endif

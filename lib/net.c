@@ -1,0 +1,586 @@
+/*
+ * net.c: a configuration with its weights, and the forward pass over the layer kernels.
+ *
+ * Where activations live: two ping-pong buffers owned by the net, each sized for the
+ * largest layer output of the batch, plus one im2col scratch; they grow when a larger
+ * batch or input comes and are reused otherwise.  Weights stay in the mapped file unless
+ * they must be converted (another dtype, misaligned) or changed (batch norm folded in).
+ */
+#include <cblas.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "layers.h"
+
+struct net_layer {
+	enum vgg_layer_kind kind;
+	struct vgg__conv conv;     /* conv and FC */
+	float *owned;              /* converted or folded weights and bias, when not mapped */
+};
+
+struct vgg_net {
+	vgg_weights *weights;
+	vgg_config *cfg;
+	vgg_layout *own;           /* the layout at the config's own size */
+	vgg_preprocess pre;
+	size_t count;
+	struct net_layer *layers;
+	char *label_text;
+	char **labels;
+	int classes;
+	float *buf[2], *scratch;
+	size_t buf_len[2], scratch_len;
+};
+
+static float half_to_float(uint16_t h)
+{
+	uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, u;
+	if (exp == 0) {
+		if (man == 0) {
+			u = sign;
+		} else {
+			/* Subnormal: normalise the mantissa. */
+			int e = -1;
+			do {
+				man <<= 1;
+				e++;
+			} while (!(man & 0x400));
+			u = sign | (uint32_t)(127 - 15 - e) << 23 | (man & 0x3ff) << 13;
+		}
+	} else if (exp == 31) {
+		u = sign | 0x7f800000u | man << 13;
+	} else {
+		u = sign | (exp + 127 - 15) << 23 | man << 13;
+	}
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
+}
+
+/* A tensor's values as float32 into dst (numel floats). */
+static void to_float(const vgg_tensor_info *t, float *dst)
+{
+	const unsigned char *p = t->data;
+	for (uint64_t i = 0; i < t->numel; i++) {
+		switch (t->dtype) {
+		case VGG_DTYPE_F32: {
+			uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+			             (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+			memcpy(&dst[i], &u, 4);
+			break;
+		}
+		case VGG_DTYPE_F16:
+			dst[i] = half_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+			break;
+		case VGG_DTYPE_BF16: {
+			uint32_t u = (uint32_t)(p[2 * i] | p[2 * i + 1] << 8) << 16;
+			memcpy(&dst[i], &u, 4);
+			break;
+		}
+		case VGG_DTYPE_F64: {
+			uint64_t u = 0;
+			for (int j = 7; j >= 0; j--)
+				u = u << 8 | p[8 * i + (uint64_t)j];
+			double d;
+			memcpy(&d, &u, 8);
+			dst[i] = (float)d;
+			break;
+		}
+		default:
+			dst[i] = 0;
+		}
+	}
+}
+
+static int float_dtype(const vgg_tensor_info *t)
+{
+	return t->dtype == VGG_DTYPE_F32 || t->dtype == VGG_DTYPE_F16 ||
+	       t->dtype == VGG_DTYPE_BF16 || t->dtype == VGG_DTYPE_F64;
+}
+
+static int host_little_endian(void)
+{
+	const uint16_t probe = 1;
+	return *(const unsigned char *)&probe == 1;
+}
+
+/* Finds `name` with `numel` elements; `shape_ok` says whether its dims are acceptable. */
+static int want_tensor(const vgg_net *net, const char *name, uint64_t numel,
+                       const vgg_tensor_info **out, vgg_error *err)
+{
+	const vgg_tensor_info *t = vgg_weights_find(net->weights, name);
+	if (!t)
+		return vgg__fail(err, VGG_ENOTFOUND, "no tensor '%s' for the config", name);
+	if (!float_dtype(t))
+		return vgg__fail(err, VGG_EPARSE, "tensor '%s' is %s, not a float type", name,
+		                 t->dtype_name);
+	if (t->numel != numel)
+		return vgg__fail(err, VGG_ESHAPE, "tensor '%s' has %llu values, the config needs %llu",
+		                 name, (unsigned long long)t->numel, (unsigned long long)numel);
+	*out = t;
+	return VGG_OK;
+}
+
+static int check_dims(const vgg_tensor_info *t, const int64_t *dims, int ndim, vgg_error *err)
+{
+	int same = t->ndim == ndim;
+	for (int i = 0; same && i < ndim; i++)
+		same = t->shape[i] == dims[i];
+	if (same)
+		return VGG_OK;
+	char want[128], got[128];
+	size_t a = 0, b = 0;
+	for (int i = 0; i < ndim; i++)
+		a += (size_t)snprintf(want + a, sizeof want - a, "%s%lld", i ? "," : "", (long long)dims[i]);
+	for (int i = 0; i < t->ndim && b < sizeof got - 24; i++)
+		b += (size_t)snprintf(got + b, sizeof got - b, "%s%lld", i ? "," : "", (long long)t->shape[i]);
+	if (t->ndim == 0)
+		snprintf(got, sizeof got, "a scalar");
+	return vgg__fail(err, VGG_ESHAPE, "tensor '%s' is [%s], the config needs [%s]", t->name, got,
+	                 want);
+}
+
+/* Loads one conv or FC layer's weights, folding batch norm in when the config has it. */
+static int load_conv(vgg_net *net, const vgg_layer_info *info, struct net_layer *l,
+                     vgg_error *err)
+{
+	char name[64];
+	const vgg_tensor_info *w, *b;
+	struct vgg__conv *c = &l->conv;
+	c->in_c = info->in_c;
+	c->out_c = info->out_c;
+	c->kh = info->kernel[0];
+	c->kw = info->kernel[1];
+	c->pad = info->pad;
+	c->relu = info->relu;
+	uint64_t k = (uint64_t)c->in_c * (uint64_t)c->kh * (uint64_t)c->kw;
+	uint64_t numel = k * (uint64_t)c->out_c;
+	int rc;
+	snprintf(name, sizeof name, "%s.weight", info->name);
+	if ((rc = want_tensor(net, name, numel, &w, err)))
+		return rc;
+	/* [O, C, kh, kw] always; FC weights may also come flattened as [O, C*kh*kw]. */
+	int64_t dims4[4] = {c->out_c, c->in_c, c->kh, c->kw}, dims2[2] = {c->out_c, (int64_t)k};
+	if (info->kind == VGG_LAYER_FC && w->ndim == 2)
+		rc = check_dims(w, dims2, 2, err);
+	else
+		rc = check_dims(w, dims4, 4, err);
+	int64_t dims1[1] = {c->out_c};
+	snprintf(name, sizeof name, "%s.bias", info->name);
+	if (rc || (rc = want_tensor(net, name, (uint64_t)c->out_c, &b, err)) ||
+	    (rc = check_dims(b, dims1, 1, err)))
+		return rc;
+	const vgg_tensor_info *bn[4] = {0};
+	static const char *const bn_parts[4] = {"weight", "bias", "running_mean", "running_var"};
+	for (int i = 0; info->batch_norm && i < 4; i++) {
+		snprintf(name, sizeof name, "%s.bn.%s", info->name, bn_parts[i]);
+		if ((rc = want_tensor(net, name, (uint64_t)c->out_c, &bn[i], err)) ||
+		    (rc = check_dims(bn[i], dims1, 1, err)))
+			return rc;
+	}
+	int mapped = !info->batch_norm && w->dtype == VGG_DTYPE_F32 && b->dtype == VGG_DTYPE_F32 &&
+	             host_little_endian() && ((uintptr_t)w->data % 4) == 0 &&
+	             ((uintptr_t)b->data % 4) == 0;
+	if (mapped) {
+		c->weight = w->data;
+		c->bias = b->data;
+		return VGG_OK;
+	}
+	l->owned = malloc((size_t)(numel + (uint64_t)c->out_c) * sizeof *l->owned);
+	if (!l->owned)
+		return vgg__fail(err, VGG_ENOMEM, "out of memory loading %s", info->name);
+	float *weight = l->owned, *bias = l->owned + numel;
+	to_float(w, weight);
+	to_float(b, bias);
+	if (info->batch_norm) {
+		float *v = malloc((size_t)c->out_c * 4 * sizeof *v);
+		if (!v)
+			return vgg__fail(err, VGG_ENOMEM, "out of memory loading %s", info->name);
+		for (int i = 0; i < 4; i++)
+			to_float(bn[i], v + (size_t)i * (size_t)c->out_c);
+		const char *eps_text = vgg_weights_meta(net->weights, "vgg.bn_eps");
+		double eps = 1e-5;
+		char *end = NULL;
+		if (eps_text && ((eps = strtod(eps_text, &end)) < 0 || end == eps_text || *end)) {
+			free(v);
+			return vgg__fail(err, VGG_EPARSE, "vgg.bn_eps '%.40s' is not a number", eps_text);
+		}
+		for (int o = 0; o < c->out_c; o++) {
+			double gamma = v[o], beta = v[c->out_c + o], mean = v[2 * c->out_c + o];
+			double var = v[3 * c->out_c + o];
+			double s = gamma / sqrt(var + eps);
+			for (uint64_t j = 0; j < k; j++)
+				weight[(uint64_t)o * k + j] = (float)(weight[(uint64_t)o * k + j] * s);
+			bias[o] = (float)((bias[o] - mean) * s + beta);
+		}
+		free(v);
+	}
+	c->weight = weight;
+	c->bias = bias;
+	return VGG_OK;
+}
+
+static int parse_floats(const char *text, float *out, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char *end;
+		out[i] = strtof(text, &end);
+		if (end == text)
+			return 0;
+		text = end;
+		while (*text == ',' || isspace((unsigned char)*text))
+			text++;
+	}
+	return *text == 0;
+}
+
+/* A whole number in [0, 65536] filling all of text. */
+static int parse_size(const char *text, int *out)
+{
+	char *end;
+	long v = strtol(text, &end, 10);
+	if (end == text || *end || v < 0 || v > 65536)
+		return 0;
+	*out = (int)v;
+	return 1;
+}
+
+/*
+ * The preprocessing keys of vgg-weights(5).  Absent keys keep torchvision's conventions,
+ * scaled to the net's own input: the crop is the input size and the resize 8/7 of it
+ * (torchvision's 256 for 224).
+ */
+static int read_preprocess(vgg_net *net, vgg_error *err)
+{
+	const vgg_weights *w = net->weights;
+	vgg_preprocess *p = &net->pre;
+	const char *v;
+	int ic, ih, iw;
+	vgg_preprocess_torchvision(p);
+	vgg_config_input(net->cfg, &ic, &ih, &iw);
+	p->crop_h = ih;
+	p->crop_w = iw;
+	p->resize = ((ih < iw ? ih : iw) * 8 + 3) / 7;
+	if ((v = vgg_weights_meta(w, "vgg.order"))) {
+		if (strcmp(v, "RGB") != 0 && strcmp(v, "BGR") != 0)
+			return vgg__fail(err, VGG_EPARSE, "vgg.order '%.40s' is not RGB or BGR", v);
+		p->bgr = strcmp(v, "BGR") == 0;
+	}
+	if ((v = vgg_weights_meta(w, "vgg.scale")) && !parse_floats(v, &p->scale, 1))
+		return vgg__fail(err, VGG_EPARSE, "vgg.scale '%.40s' is not a number", v);
+	if ((v = vgg_weights_meta(w, "vgg.mean")) && !parse_floats(v, p->mean, 3))
+		return vgg__fail(err, VGG_EPARSE, "vgg.mean '%.40s' is not three numbers", v);
+	if ((v = vgg_weights_meta(w, "vgg.std")) && !parse_floats(v, p->std, 3))
+		return vgg__fail(err, VGG_EPARSE, "vgg.std '%.40s' is not three numbers", v);
+	if ((v = vgg_weights_meta(w, "vgg.resize")) && !parse_size(v, &p->resize))
+		return vgg__fail(err, VGG_EPARSE, "vgg.resize '%.40s' is not a size", v);
+	if ((v = vgg_weights_meta(w, "vgg.crop"))) {
+		char hs[16] = "", *x = strchr(v, 'x');
+		if (x && (size_t)(x - v) < sizeof hs)
+			memcpy(hs, v, (size_t)(x - v));
+		int ok = x ? parse_size(hs, &p->crop_h) && parse_size(x + 1, &p->crop_w)
+		           : parse_size(v, &p->crop_h) && parse_size(v, &p->crop_w);
+		if (!ok)
+			return vgg__fail(err, VGG_EPARSE, "vgg.crop '%.40s' is not HxW or a size", v);
+	}
+	if ((v = vgg_weights_meta(w, "vgg.resize_filter"))) {
+		if (strcmp(v, "pil-bilinear") == 0)
+			p->filter = VGG_RESIZE_PIL_BILINEAR;
+		else if (strcmp(v, "cv-linear") == 0)
+			p->filter = VGG_RESIZE_CV_LINEAR;
+		else
+			return vgg__fail(err, VGG_EPARSE,
+			                 "vgg.resize_filter '%.40s' is not pil-bilinear or cv-linear", v);
+	}
+	if (p->std[0] == 0 || p->std[1] == 0 || p->std[2] == 0)
+		return vgg__fail(err, VGG_ERANGE, "vgg.std has a zero");
+	return VGG_OK;
+}
+
+static int read_labels(vgg_net *net, vgg_error *err)
+{
+	const char *text = vgg_weights_meta(net->weights, "vgg.labels");
+	if (!text)
+		return VGG_OK;
+	if (!(net->label_text = strdup(text)) ||
+	    !(net->labels = calloc((size_t)net->classes + 1, sizeof *net->labels)))
+		return vgg__fail(err, VGG_ENOMEM, "out of memory");
+	int n = 0;
+	for (char *line = net->label_text; line && *line; n++) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (n < net->classes)
+			net->labels[n] = line;
+		line = next;
+	}
+	if (n != net->classes)
+		return vgg__fail(err, VGG_ESHAPE, "%d labels for %d classes", n, net->classes);
+	return VGG_OK;
+}
+
+int vgg_net_new(vgg_weights *w, vgg_net **out, vgg_error *err)
+{
+	*out = NULL;
+	vgg_net *net = calloc(1, sizeof *net);
+	if (!net) {
+		vgg_weights_free(w);
+		return vgg__fail(err, VGG_ENOMEM, "out of memory");
+	}
+	net->weights = w;
+	const char *text = vgg_weights_meta(w, "vgg.config");
+	int rc = text ? vgg_config_parse(text, "vgg.config", &net->cfg, err)
+	              : vgg__fail(err, VGG_ENOTFOUND, "no vgg.config in the metadata");
+	if (!rc)
+		rc = vgg_layout_new(net->cfg, 0, 0, 0, &net->own, err);
+	if (!rc) {
+		const char *name = vgg_weights_meta(w, "vgg.name");
+		char *copy = name ? strdup(name) : NULL;
+		if (name && !copy)
+			rc = vgg__fail(err, VGG_ENOMEM, "out of memory");
+		if (copy) {
+			free(net->cfg->name);
+			net->cfg->name = copy;
+		}
+	}
+	if (!rc) {
+		net->count = vgg_layout_count(net->own);
+		net->classes = vgg_config_classes(net->cfg);
+		net->layers = calloc(net->count, sizeof *net->layers);
+		if (!net->layers)
+			rc = vgg__fail(err, VGG_ENOMEM, "out of memory");
+	}
+	size_t expected = 0;
+	for (size_t i = 0; !rc && i < net->count; i++) {
+		const vgg_layer_info *info = vgg_layout_layer(net->own, i);
+		net->layers[i].kind = info->kind;
+		if (info->kind == VGG_LAYER_CONV || info->kind == VGG_LAYER_FC) {
+			rc = load_conv(net, info, &net->layers[i], err);
+			expected += info->batch_norm ? 6 : 2;
+		}
+	}
+	if (!rc && expected != vgg_weights_count(w))
+		rc = vgg__fail(err, VGG_ESHAPE, "%zu tensors, the config needs %zu",
+		               vgg_weights_count(w), expected);
+	if (!rc)
+		rc = read_preprocess(net, err);
+	if (!rc)
+		rc = read_labels(net, err);
+	if (rc) {
+		vgg_net_free(net);
+		return rc;
+	}
+	*out = net;
+	return VGG_OK;
+}
+
+int vgg_net_load(const char *path, vgg_net **out, vgg_error *err)
+{
+	vgg_weights *w;
+	int rc = vgg_weights_open(path, &w, err);
+	if (rc)
+		return rc;
+	rc = vgg_net_new(w, out, err);
+	if (rc && err) {
+		char msg[sizeof err->msg];
+		snprintf(msg, sizeof msg, "%s", err->msg);
+		if (strncmp(msg, "'", 1) != 0)
+			snprintf(err->msg, sizeof err->msg, "'%.200s': %.300s", path, msg);
+	}
+	return rc;
+}
+
+void vgg_net_free(vgg_net *net)
+{
+	if (!net)
+		return;
+	for (size_t i = 0; net->layers && i < net->count; i++)
+		free(net->layers[i].owned);
+	free(net->layers);
+	free(net->buf[0]);
+	free(net->buf[1]);
+	free(net->scratch);
+	free(net->labels);
+	free(net->label_text);
+	vgg_layout_free(net->own);
+	vgg_config_free(net->cfg);
+	vgg_weights_free(net->weights);
+	free(net);
+}
+
+const vgg_config *vgg_net_config(const vgg_net *net)
+{
+	return net->cfg;
+}
+
+const vgg_preprocess *vgg_net_preprocess(const vgg_net *net)
+{
+	return &net->pre;
+}
+
+const char *vgg_net_label(const vgg_net *net, int i)
+{
+	return net->labels && i >= 0 && i < net->classes ? net->labels[i] : NULL;
+}
+
+int vgg_net_layer_index(const vgg_net *net, const char *name)
+{
+	for (size_t i = 0; i < net->count; i++)
+		if (strcasecmp(vgg_layout_layer(net->own, i)->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Grows a buffer to hold `len` floats. */
+static int reserve(float **buf, size_t *have, size_t len)
+{
+	if (len <= *have)
+		return 1;
+	float *grown = realloc(*buf, len * sizeof *grown);
+	if (!grown)
+		return 0;
+	*buf = grown;
+	*have = len;
+	return 1;
+}
+
+struct shape {
+	int c, h, w;
+};
+
+/* The output of layer i for input s; VGG_ESHAPE when it does not fit. */
+static int next_shape(const vgg_net *net, size_t i, int dense, struct shape *s, vgg_error *err)
+{
+	const vgg_layer_info *info = vgg_layout_layer(net->own, i);
+	switch (info->kind) {
+	case VGG_LAYER_CONV:
+		if (s->c != info->in_c)
+			return vgg__fail(err, VGG_ESHAPE, "%s takes %d channels, not %d", info->name,
+			                 info->in_c, s->c);
+		s->c = info->out_c;
+		break;
+	case VGG_LAYER_FC:
+		if (s->c != info->in_c)
+			return vgg__fail(err, VGG_ESHAPE, "%s takes %d channels, not %d", info->name,
+			                 info->in_c, s->c);
+		if (!dense && (s->h != info->kernel[0] || s->w != info->kernel[1]))
+			return vgg__fail(err, VGG_ESHAPE,
+			                 "%s takes a %dx%d input, not %dx%d (use dense evaluation)",
+			                 info->name, info->kernel[0], info->kernel[1], s->h, s->w);
+		if (s->h < info->kernel[0] || s->w < info->kernel[1])
+			return vgg__fail(err, VGG_ESHAPE, "input too small: %s's %dx%d window gets %dx%d",
+			                 info->name, info->kernel[0], info->kernel[1], s->h, s->w);
+		s->c = info->out_c;
+		s->h = s->h - info->kernel[0] + 1;
+		s->w = s->w - info->kernel[1] + 1;
+		break;
+	case VGG_LAYER_POOL:
+		if (s->h < 2 || s->w < 2)
+			return vgg__fail(err, VGG_ESHAPE, "input too small: %s gets %dx%d", info->name,
+			                 s->h, s->w);
+		s->h /= 2;
+		s->w /= 2;
+		break;
+	case VGG_LAYER_LRN:
+	case VGG_LAYER_SOFTMAX:
+		break;
+	}
+	return VGG_OK;
+}
+
+int vgg_net_forward(vgg_net *net, const float *input, int n, int c, int h, int w, int dense,
+                    int from, int to, const float **out, int shape[4], vgg_error *err)
+{
+	int last = to < 0 ? (int)net->count - 1 : to;
+	if (n < 1 || c < 1 || h < 1 || w < 1 || from < -1 || last >= (int)net->count || from >= last)
+		return vgg__fail(err, VGG_ERANGE, "no layers to run (from %d to %d)", from, last);
+	if (from < 0 && !dense) {
+		int ic, ih, iw;
+		vgg_config_input(net->cfg, &ic, &ih, &iw);
+		if (ih != h || iw != w)
+			return vgg__fail(err, VGG_ESHAPE,
+			                 "%s takes %dx%d images, not %dx%d (use dense evaluation)",
+			                 net->cfg->name, ih, iw, h, w);
+	}
+	/* Plan first: shapes, buffer and scratch sizes, so nothing runs on a bad input. */
+	struct shape s = {c, h, w};
+	size_t biggest = 0, scratch = 0;
+	for (int i = from + 1; i <= last; i++) {
+		struct shape before = s;
+		int rc = next_shape(net, (size_t)i, dense, &s, err);
+		if (rc)
+			return rc;
+		size_t len = (size_t)n * (size_t)s.c * (size_t)s.h * (size_t)s.w;
+		if (len > biggest)
+			biggest = len;
+		const struct net_layer *l = &net->layers[i];
+		if (l->kind == VGG_LAYER_CONV || l->kind == VGG_LAYER_FC) {
+			size_t need = vgg__conv_scratch(&l->conv, before.h, before.w);
+			if (need > scratch)
+				scratch = need;
+		}
+	}
+	if (!reserve(&net->buf[0], &net->buf_len[0], biggest) ||
+	    !reserve(&net->buf[1], &net->buf_len[1], biggest) ||
+	    !reserve(&net->scratch, &net->scratch_len, scratch ? scratch : 1))
+		return vgg__fail(err, VGG_ENOMEM, "out of memory for activations");
+	const float *x = input;
+	int which = 0;
+	s = (struct shape){c, h, w};
+	if (from >= 0 && net->layers[from].conv.relu) {
+		/* The tap was taken before the ReLU that the conv's kernel would have fused. */
+		size_t len = (size_t)n * (size_t)c * (size_t)h * (size_t)w;
+		if (!reserve(&net->buf[1], &net->buf_len[1], len))
+			return vgg__fail(err, VGG_ENOMEM, "out of memory for activations");
+		for (size_t i = 0; i < len; i++)
+			net->buf[1][i] = input[i] > 0 ? input[i] : 0;
+		x = net->buf[1];
+	}
+	for (int i = from + 1; i <= last; i++) {
+		struct shape in = s;
+		next_shape(net, (size_t)i, dense, &s, NULL);
+		float *y = net->buf[which];
+		const struct net_layer *l = &net->layers[i];
+		switch (l->kind) {
+		case VGG_LAYER_CONV:
+		case VGG_LAYER_FC: {
+			/* A conv's tap is its value before the ReLU, as a features slice gives it. */
+			struct vgg__conv conv = l->conv;
+			conv.relu &= i != last;
+			vgg__conv_forward(&conv, x, n, in.h, in.w, y, net->scratch);
+			break;
+		}
+		case VGG_LAYER_POOL:
+			vgg__maxpool_forward(x, n * in.c, in.h, in.w, y);
+			break;
+		case VGG_LAYER_LRN:
+			vgg__lrn_forward(x, n, in.c, in.h * in.w, y);
+			break;
+		case VGG_LAYER_SOFTMAX:
+			vgg__softmax_forward(x, n, in.c, in.h * in.w, y);
+			break;
+		}
+		x = y;
+		which ^= 1;
+	}
+	*out = x;
+	shape[0] = n;
+	shape[1] = s.c;
+	shape[2] = s.h;
+	shape[3] = s.w;
+	return VGG_OK;
+}
+
+void vgg_set_threads(int threads)
+{
+	if (threads <= 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = cores > 0 ? (int)cores : 1;
+	}
+	openblas_set_num_threads(threads);
+}

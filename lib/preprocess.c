@@ -1,0 +1,200 @@
+/*
+ * preprocess.c: a decoded image into the float tensor a net takes, step for step as the
+ * pipelines the weights were trained with (../shared/FORMATS.md, "Preprocessing
+ * conventions"):
+ *   1. channels: gray replicated to RGB, or RGB to luma as PIL's convert("L");
+ *   2. the shorter side resized to p->resize, the longer to int(resize * long / short), as
+ *      torchvision's Resize(int); resize.c does the pixels as PIL or OpenCV would;
+ *   3. a centre crop as torchvision's CenterCrop: offset round((size - crop) / 2) with ties
+ *      to even, and zero padding split as evenly as it can when the image is smaller (each
+ *      side on its own; a crop side of 0 keeps that side);
+ *   4. (pixel * scale - mean) / std per channel, planar, in RGB or BGR order.
+ * Each step works on 8-bit pixels, like the libraries, so rounding happens where theirs does.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "resize.h"
+
+/* Largest side a resize or crop may ask for. */
+#define MAX_SIDE 65536
+
+void vgg_preprocess_torchvision(vgg_preprocess *p)
+{
+	*p = (vgg_preprocess){
+		.bgr = 0,
+		.scale = 1.0f / 255.0f,
+		.mean = {0.485f, 0.456f, 0.406f},
+		.std = {0.229f, 0.224f, 0.225f},
+		.resize = 256,
+		.crop_h = 224,
+		.crop_w = 224,
+		.filter = VGG_RESIZE_PIL_BILINEAR,
+	};
+}
+
+void vgg_preprocess_caffe(vgg_preprocess *p)
+{
+	*p = (vgg_preprocess){
+		.bgr = 1,
+		.scale = 1.0f,
+		.mean = {103.939f, 116.779f, 123.68f},
+		.std = {1.0f, 1.0f, 1.0f},
+		.resize = 256,
+		.crop_h = 224,
+		.crop_w = 224,
+		.filter = VGG_RESIZE_CV_LINEAR,
+	};
+}
+
+static int check_params(const vgg_preprocess *p, int channels, vgg_error *err)
+{
+	if (channels != 1 && channels != 3)
+		return vgg__fail(err, VGG_ERANGE, "%d input channels: a net takes 1 or 3", channels);
+	if (p->filter != VGG_RESIZE_PIL_BILINEAR && p->filter != VGG_RESIZE_CV_LINEAR)
+		return vgg__fail(err, VGG_ERANGE, "unknown resize filter %d", (int)p->filter);
+	if (p->resize < 0 || p->resize > MAX_SIDE)
+		return vgg__fail(err, VGG_ERANGE, "resize to %d: out of range (0 to %d)", p->resize,
+		                 MAX_SIDE);
+	if (p->crop_h < 0 || p->crop_h > MAX_SIDE || p->crop_w < 0 || p->crop_w > MAX_SIDE)
+		return vgg__fail(err, VGG_ERANGE, "crop %dx%d: out of range (0 to %d each side)",
+		                 p->crop_h, p->crop_w, MAX_SIDE);
+	for (int c = 0; c < channels; c++)
+		if (p->std[c] == 0.0f)
+			return vgg__fail(err, VGG_ERANGE, "std of channel %d is 0: values are divided "
+			                 "by it", c);
+	return VGG_OK;
+}
+
+/* a * b * c bytes, or NULL when that does not fit a size_t or malloc fails; none is 0. */
+static void *alloc3(size_t a, size_t b, size_t c)
+{
+	if (a > SIZE_MAX / b || a * b > SIZE_MAX / c)
+		return NULL;
+	return malloc(a * b * c);
+}
+
+/* The n pixels of `pix` (1 or 3 channels) with the other number of channels. */
+static unsigned char *convert_channels(const unsigned char *pix, size_t n, int to)
+{
+	unsigned char *out = alloc3(n, (size_t)to, 1);
+	if (!out)
+		return NULL;
+	if (to == 3) {
+		for (size_t i = 0; i < n; i++)
+			memset(out + 3 * i, pix[i], 3);
+		return out;
+	}
+	/* Pillow 9.4's rgb2l: ITU-R 601 weights in 16-bit fixed point, rounded to nearest. */
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *q = pix + 3 * i;
+		out[i] = (unsigned char)((q[0] * 19595u + q[1] * 38470u + q[2] * 7471u + 0x8000u) >> 16);
+	}
+	return out;
+}
+
+/* torchvision's Resize(size) for an int size; the image keeps its size when size is 0. */
+static int resized_size(int w, int h, int size, int *rw, int *rh, vgg_error *err)
+{
+	int shorter = w <= h ? w : h, longer = w <= h ? h : w;
+	*rw = w;
+	*rh = h;
+	if (size == 0 || shorter == size)
+		return VGG_OK;
+	/* Python's int(size * long / short): an exact product, one rounding, truncation. */
+	double l = (double)size * longer / shorter;
+	if (l > MAX_SIDE)
+		return vgg__fail(err, VGG_ERANGE,
+		                 "a %dx%d image with its shorter side resized to %d would be over %d "
+		                 "pixels long", w, h, size, MAX_SIDE);
+	*rw = w <= h ? size : (int)l;
+	*rh = w <= h ? (int)l : size;
+	return VGG_OK;
+}
+
+/*
+ * Where a centre crop of `crop` starts in `size`: torchvision's int(round((size - crop) / 2))
+ * with Python's ties to even, or minus the zero padding before the image when it is smaller.
+ */
+static int crop_offset(int size, int crop)
+{
+	if (crop > size)
+		return -((crop - size) / 2);
+	int d = size - crop, k = d / 2;
+	if (d % 2 && k % 2)
+		k++;
+	return k;
+}
+
+/* Crops (offsets oy, ox; pixels outside are 0) and normalises rw x rh pixels into t. */
+static void normalise(const vgg_preprocess *p, const unsigned char *pix, int rw, int rh,
+                      int channels, int oy, int ox, float *t, int ch, int cw)
+{
+	for (int c = 0; c < channels; c++) {
+		/* Every output value is one of 256, the same arithmetic as torchvision's per pixel. */
+		float lut[256];
+		for (int v = 0; v < 256; v++)
+			lut[v] = ((float)v * p->scale - p->mean[c]) / p->std[c];
+		int src_c = p->bgr && channels == 3 ? 2 - c : c;
+		float *plane = t + (size_t)c * (size_t)ch * (size_t)cw;
+		for (int y = 0; y < ch; y++) {
+			float *row = plane + (size_t)y * (size_t)cw;
+			int sy = y + oy;
+			for (int x = 0; x < cw; x++) {
+				int sx = x + ox;
+				int inside = sy >= 0 && sy < rh && sx >= 0 && sx < rw;
+				row[x] = lut[inside ? pix[((size_t)sy * (size_t)rw + (size_t)sx) *
+				                          (size_t)channels + (size_t)src_c] : 0];
+			}
+		}
+	}
+}
+
+int vgg_preprocess_image(const vgg_preprocess *p, const vgg_image *img, int channels,
+                         float **out, int *h, int *w, vgg_error *err)
+{
+	*out = NULL;
+	int rc = check_params(p, channels, err);
+	if (rc)
+		return rc;
+	int iw = vgg_image_width(img), ih = vgg_image_height(img);
+	int rw, rh;
+	if ((rc = resized_size(iw, ih, p->resize, &rw, &rh, err)))
+		return rc;
+
+	const unsigned char *pix = vgg_image_pixels(img);
+	unsigned char *converted = NULL, *resized = NULL;
+	if (vgg_image_channels(img) != channels) {
+		converted = convert_channels(pix, (size_t)iw * (size_t)ih, channels);
+		if (!converted)
+			return vgg__fail(err, VGG_ENOMEM, "out of memory converting a %dx%d image to "
+			                 "%d channels", iw, ih, channels);
+		pix = converted;
+	}
+	if (rw != iw || rh != ih) {
+		resized = alloc3((size_t)rw, (size_t)rh, (size_t)channels);
+		rc = resized ? vgg__resize(p->filter, pix, iw, ih, channels, resized, rw, rh, err)
+		             : vgg__fail(err, VGG_ENOMEM, "out of memory resizing to %dx%d", rw, rh);
+		if (rc) {
+			free(converted);
+			free(resized);
+			return rc;
+		}
+		pix = resized;
+	}
+
+	int ch = p->crop_h ? p->crop_h : rh, cw = p->crop_w ? p->crop_w : rw;
+	float *t = alloc3((size_t)channels * (size_t)ch, (size_t)cw, sizeof *t);
+	if (t)
+		normalise(p, pix, rw, rh, channels, crop_offset(rh, ch), crop_offset(rw, cw), t, ch,
+		          cw);
+	free(converted);
+	free(resized);
+	if (!t)
+		return vgg__fail(err, VGG_ENOMEM, "out of memory for a %dx%dx%d tensor", channels,
+		                 ch, cw);
+	*out = t;
+	*h = ch;
+	*w = cw;
+	return VGG_OK;
+}
