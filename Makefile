@@ -10,6 +10,7 @@ SOVERSION = 0
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(B)/lib/%.o) $(B)/lib/builtin_configs.o
 CONFIGS = $(sort $(wildcard share/vgg/*.cfg))
+LABELS = $(sort $(wildcard share/vgg/labels/*.txt))
 TOOLS = vgg-inspect vgg-rf vgg-predict
 BINS = $(TOOLS:%=$(B)/%)
 CLI_OBJ = $(B)/cmd/cli.o
@@ -32,9 +33,9 @@ $(B)/lib/%.o: lib/%.c config.mk
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(B)/lib/builtin_configs.c: lib/embed.awk $(CONFIGS)
+$(B)/lib/builtin_configs.c: lib/embed.awk $(CONFIGS) $(LABELS)
 	@mkdir -p $(@D)
-	awk -f lib/embed.awk $(CONFIGS) > $@.tmp && mv $@.tmp $@
+	awk -f lib/embed.awk $(CONFIGS) $(LABELS) > $@.tmp && mv $@.tmp $@
 
 $(B)/lib/builtin_configs.o: $(B)/lib/builtin_configs.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@

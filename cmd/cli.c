@@ -2,6 +2,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,13 +84,11 @@ long cli_parse_long(const char *opt, const char *s, long min, long max)
 	return v;
 }
 
-void cli_open(const char *model, const struct cli_model *opt, vgg_config **cfg,
-              vgg_layout **lay)
+/* Applies --input and --classes to a loaded config and lays it out. */
+static void apply_and_lay_out(const struct cli_model *opt, vgg_config **cfg, vgg_layout **lay)
 {
 	vgg_error err;
 	int c, h, w;
-	if (vgg_config_load(model, cfg, &err))
-		cli_fail("%s", err.msg);
 	vgg_config_input(*cfg, &c, &h, &w);
 	if (opt->channels)
 		c = opt->channels;
@@ -106,6 +105,51 @@ void cli_open(const char *model, const struct cli_model *opt, vgg_config **cfg,
 	}
 	if (vgg_layout_new(*cfg, opt->dense, h, w, lay, &err))
 		cli_fail("%s: %s", vgg_config_name(*cfg), err.msg);
+}
+
+void cli_open(const char *model, const struct cli_model *opt, vgg_config **cfg,
+              vgg_layout **lay)
+{
+	vgg_error err;
+	if (vgg_config_load(model, cfg, &err))
+		cli_fail("%s", err.msg);
+	apply_and_lay_out(opt, cfg, lay);
+}
+
+void cli_open_config(const char *text, const char *name, const struct cli_model *opt,
+                     vgg_config **cfg, vgg_layout **lay)
+{
+	vgg_error err;
+	if (vgg_config_parse(text, name, cfg, &err) || vgg_config_set_name(*cfg, name, &err))
+		cli_fail("%s", err.msg);
+	apply_and_lay_out(opt, cfg, lay);
+}
+
+enum cli_file_kind cli_file_kind(const char *path)
+{
+	unsigned char head[9];
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+	if (f)
+		fclose(f);
+	if (n >= 6 && memcmp(head, "\x93NUMPY", 6) == 0)
+		return CLI_FILE_NPY;
+	/* safetensors: a little-endian header length, then the JSON object's '{'. */
+	if (n == 9 && head[8] == '{' && head[7] == 0 && head[6] == 0 && head[5] == 0)
+		return CLI_FILE_WEIGHTS;
+	return CLI_FILE_OTHER;
+}
+
+void cli_json_stats(cJSON *obj, double min, double max, double mean)
+{
+	const char *keys[3] = {"min", "max", "mean"};
+	double v[3] = {min, max, mean};
+	for (int i = 0; i < 3; i++) {
+		if (isnan(v[i]) || isinf(v[i]))
+			cJSON_AddNullToObject(obj, keys[i]);
+		else
+			cJSON_AddNumberToObject(obj, keys[i], v[i]);
+	}
 }
 
 const char *cli_thousands(uint64_t v, char *buf)

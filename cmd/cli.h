@@ -32,6 +32,14 @@ struct cli_model {
 void cli_open(const char *model, const struct cli_model *opt, vgg_config **cfg,
               vgg_layout **lay);
 
+/* The same from a config's text, named `name` (a weights file's vgg.config). */
+void cli_open_config(const char *text, const char *name, const struct cli_model *opt,
+                     vgg_config **cfg, vgg_layout **lay);
+
+/* What a file is by its first bytes: a weights file, a .npy stream, or neither. */
+enum cli_file_kind { CLI_FILE_OTHER, CLI_FILE_WEIGHTS, CLI_FILE_NPY };
+enum cli_file_kind cli_file_kind(const char *path);
+
 /* 138357544 -> "138,357,544" in buf (at least 32 bytes). */
 const char *cli_thousands(uint64_t v, char *buf);
 /* 12845056 -> "12.2 MiB" in buf (at least 32 bytes). */
@@ -43,6 +51,8 @@ const char *cli_layer_type(const vgg_layer_info *l);
 /* Prints a cJSON document to stdout and frees it; exits 1 when out of memory. */
 struct cJSON;
 void cli_print_json(struct cJSON *doc);
+/* Adds min, max and mean (null when NaN, as JSON has no NaN). */
+void cli_json_stats(struct cJSON *obj, double min, double max, double mean);
 /* Adds a per-axis figure: a number when the axes agree, else [rows, columns]. */
 void cli_json_axes(struct cJSON *obj, const char *key, double y, double x);
 

@@ -1,8 +1,14 @@
-/* vgg-inspect: per-layer shapes, parameters, multiply-adds, memory and receptive fields. */
+/*
+ * vgg-inspect: per-layer shapes, parameters, multiply-adds, memory and receptive fields of
+ * a config or a weights file; the tensors and metadata of a weights file; the arrays of a
+ * .npy stream.  Files are told apart by their first bytes.
+ */
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -13,7 +19,9 @@ static void usage(void)
 	       "activation memory, receptive field and jump, then totals.\n"
 	       "\n"
 	       "MODEL is a config file, a built-in name (A, A-LRN, B, C, D, E, vgg11, vgg13,\n"
-	       "vgg16, vgg19, any of them with _bn) or the notation itself, quoted.\n"
+	       "vgg16, vgg19, any of them with _bn) or the notation itself, quoted.  A weights\n"
+	       "file (vgg-weights(5)) also gets its metadata and tensors listed (name, dtype,\n"
+	       "shape, min, max, mean); a .npy file gets each array of its stream described.\n"
 	       "\n"
 	       "  -i, --input HxW[xC]   input size the net is built for [the config's, 224x224x3]\n"
 	       "  -c, --classes N       number of classes: width of the last FC layer\n"
@@ -95,7 +103,7 @@ static void print_table(const vgg_config *cfg, const vgg_layout *lay, int dense)
 	       (double)params / 1e6, cli_bytes(params * 4, f), (double)macs / 1e9);
 }
 
-static void print_json(const vgg_config *cfg, const vgg_layout *lay, int dense)
+static cJSON *layout_json(const vgg_config *cfg, const vgg_layout *lay, int dense)
 {
 	int ic, ih, iw;
 	vgg_layout_input(lay, &ic, &ih, &iw);
@@ -126,7 +134,180 @@ static void print_json(const vgg_config *cfg, const vgg_layout *lay, int dense)
 	cJSON_AddNumberToObject(doc, "total_params", (double)vgg_layout_total_params(lay));
 	cJSON_AddNumberToObject(doc, "total_macs", (double)vgg_layout_total_macs(lay));
 	cJSON_AddNumberToObject(doc, "total_memory", (double)vgg_layout_total_memory(lay));
-	cli_print_json(doc);
+	return doc;
+}
+
+/* ---- Weights files and .npy streams ---- */
+
+struct stats {
+	double min, max, mean;
+};
+
+static struct stats summarise(const float *v, uint64_t n)
+{
+	struct stats s = {n ? INFINITY : NAN, n ? -INFINITY : NAN, 0};
+	double sum = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		if (v[i] < s.min)
+			s.min = v[i];
+		if (v[i] > s.max)
+			s.max = v[i];
+		sum += v[i];
+	}
+	s.mean = n ? sum / (double)n : NAN;
+	return s;
+}
+
+static const char *dims_text(int ndim, const int64_t *shape, char *buf, size_t size)
+{
+	size_t len = (size_t)snprintf(buf, size, "[");
+	for (int i = 0; i < ndim && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%lld", i ? "," : "",
+		                        (long long)shape[i]);
+	if (len < size)
+		snprintf(buf + len, size - len, "]");
+	return buf;
+}
+
+static struct stats tensor_stats(const vgg_tensor_info *t)
+{
+	float *v = malloc(t->numel ? (size_t)t->numel * sizeof *v : 1);
+	if (!v)
+		cli_fail("out of memory reading '%s'", t->name);
+	vgg_tensor_to_float(t, v);
+	struct stats s = summarise(v, t->numel);
+	free(v);
+	return s;
+}
+
+/* A metadata value on one line: long or many-line values are summarised. */
+static void print_meta_value(const char *v)
+{
+	int lines = 0;
+	for (const char *p = v; *p; p++)
+		lines += *p == '\n';
+	size_t len = strcspn(v, "\n");
+	if (lines <= 1 && len <= 60) {
+		printf("%.*s\n", (int)len, v);
+		return;
+	}
+	printf("%.*s%s (%d lines, %zu bytes)\n", (int)(len < 40 ? len : 40), v,
+	       len > 40 || lines ? " ..." : "", lines + (v[strlen(v) - 1] != '\n'), strlen(v));
+}
+
+static void inspect_weights(const struct options *o)
+{
+	vgg_weights *w;
+	vgg_error err;
+	if (vgg_weights_open(o->name, &w, &err))
+		cli_fail("%s", err.msg);
+	const char *config = vgg_weights_meta(w, "vgg.config");
+	vgg_config *cfg = NULL;
+	vgg_layout *lay = NULL;
+	if (config) {
+		const char *name = vgg_weights_meta(w, "vgg.name");
+		cli_open_config(config, name ? name : o->name, &o->model, &cfg, &lay);
+	}
+	cJSON *doc = NULL;
+	if (o->json) {
+		doc = lay ? layout_json(cfg, lay, o->model.dense) : cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "file", o->name);
+		cJSON *meta = cJSON_AddObjectToObject(doc, "metadata");
+		for (size_t i = 0; i < vgg_weights_meta_count(w); i++) {
+			const char *k, *v;
+			vgg_weights_meta_at(w, i, &k, &v);
+			cJSON_AddStringToObject(meta, k, v);
+		}
+	} else {
+		if (lay)
+			print_table(cfg, lay, o->model.dense);
+		printf("%s%s: %zu tensors, %zu metadata entries\n", lay ? "\n" : "", o->name,
+		       vgg_weights_count(w), vgg_weights_meta_count(w));
+		for (size_t i = 0; i < vgg_weights_meta_count(w); i++) {
+			const char *k, *v;
+			vgg_weights_meta_at(w, i, &k, &v);
+			printf("  %-18s ", k);
+			print_meta_value(v);
+		}
+		printf("\n%-24s %-5s %-16s %10s %10s %10s\n", "tensor", "dtype", "shape", "min", "max",
+		       "mean");
+	}
+	cJSON *tensors = doc ? cJSON_AddArrayToObject(doc, "tensors") : NULL;
+	for (size_t i = 0; i < vgg_weights_count(w); i++) {
+		const vgg_tensor_info *t = vgg_weights_tensor(w, i);
+		struct stats s = tensor_stats(t);
+		char shape[160];
+		dims_text(t->ndim, t->shape, shape, sizeof shape);
+		if (!doc) {
+			printf("%-24s %-5s %-16s %10.4g %10.4g %10.4g\n", t->name, t->dtype_name, shape,
+			       s.min, s.max, s.mean);
+			continue;
+		}
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "name", t->name);
+		cJSON_AddStringToObject(e, "dtype", t->dtype_name);
+		cJSON *dims = cJSON_AddArrayToObject(e, "shape");
+		for (int d = 0; d < t->ndim; d++)
+			cJSON_AddItemToArray(dims, cJSON_CreateNumber((double)t->shape[d]));
+		cli_json_stats(e, s.min, s.max, s.mean);
+		cJSON_AddItemToArray(tensors, e);
+	}
+	if (doc)
+		cli_print_json(doc);
+	vgg_layout_free(lay);
+	vgg_config_free(cfg);
+	vgg_weights_free(w);
+}
+
+static void inspect_npy(const struct options *o)
+{
+	FILE *f = fopen(o->name, "rb");
+	if (!f)
+		cli_fail("cannot open '%s'", o->name);
+	cJSON *doc = o->json ? cJSON_CreateObject() : NULL;
+	cJSON *arrays = doc ? cJSON_AddArrayToObject(doc, "arrays") : NULL;
+	if (doc)
+		cJSON_AddStringToObject(doc, "file", o->name);
+	else
+		printf("%-6s %-24s %12s %10s %10s %10s\n", "array", "shape", "values", "min", "max",
+		       "mean");
+	int count = 0, rc;
+	for (;; count++) {
+		vgg_error err;
+		int ndim;
+		int64_t shape[VGG_MAX_DIMS];
+		float *data;
+		if ((rc = vgg_npy_read(f, o->name, &ndim, shape, &data, &err)) == VGG_ENOTFOUND)
+			break;
+		if (rc) {
+			fclose(f);
+			cJSON_Delete(doc);
+			cli_fail("%s (array %d)", err.msg, count);
+		}
+		uint64_t n = 1;
+		for (int d = 0; d < ndim; d++)
+			n *= (uint64_t)shape[d];
+		struct stats s = summarise(data, n);
+		free(data);
+		char dims[200], values[32];
+		dims_text(ndim, shape, dims, sizeof dims);
+		if (!doc) {
+			printf("%-6d %-24s %12s %10.4g %10.4g %10.4g\n", count, dims,
+			       cli_thousands(n, values), s.min, s.max, s.mean);
+			continue;
+		}
+		cJSON *e = cJSON_CreateObject();
+		cJSON *jd = cJSON_AddArrayToObject(e, "shape");
+		for (int d = 0; d < ndim; d++)
+			cJSON_AddItemToArray(jd, cJSON_CreateNumber((double)shape[d]));
+		cli_json_stats(e, s.min, s.max, s.mean);
+		cJSON_AddItemToArray(arrays, e);
+	}
+	fclose(f);
+	if (doc)
+		cli_print_json(doc);
+	else
+		printf("%d array%s in '%s'\n", count, count == 1 ? "" : "s", o->name);
 }
 
 int main(int argc, char **argv)
@@ -136,9 +317,21 @@ int main(int argc, char **argv)
 	vgg_layout *lay;
 	cli_prog = "vgg-inspect";
 	parse_options(argc, argv, &o);
+	switch (cli_file_kind(o.name)) {
+	case CLI_FILE_WEIGHTS:
+		inspect_weights(&o);
+		return 0;
+	case CLI_FILE_NPY:
+		if (o.model.height || o.model.classes || o.model.dense)
+			cli_usage_error("--input, --classes and --dense describe networks, not .npy files");
+		inspect_npy(&o);
+		return 0;
+	default:
+		break;
+	}
 	cli_open(o.name, &o.model, &cfg, &lay);
 	if (o.json)
-		print_json(cfg, lay, o.model.dense);
+		cli_print_json(layout_json(cfg, lay, o.model.dense));
 	else
 		print_table(cfg, lay, o.model.dense);
 	vgg_layout_free(lay);

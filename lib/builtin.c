@@ -1,4 +1,4 @@
-/* builtin.c: the built-in configs' text, embedded from share/vgg/ at build time. */
+/* builtin.c: the built-in configs and label lists, embedded from share/vgg/ at build time. */
 #include <string.h>
 
 #include "internal.h"

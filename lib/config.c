@@ -530,6 +530,11 @@ int vgg_config_load(const char *model, vgg_config **out, vgg_error *err)
 	return rc;
 }
 
+int vgg_config_set_name(vgg_config *cfg, const char *name, vgg_error *err)
+{
+	return set_name(cfg, name, err);
+}
+
 const char *vgg_config_name(const vgg_config *cfg)
 {
 	return cfg->name;

@@ -29,13 +29,13 @@ struct vgg_config {
 	struct vgg__layer_spec *layers;
 };
 
-/* The built-in configs' files, embedded by lib/embed.awk; a NULL name ends the table. */
+/* The files of share/vgg, embedded by lib/embed.awk; a NULL name ends the table. */
 struct vgg__builtin {
 	const char *name, *text;
 };
 extern const struct vgg__builtin vgg__builtins[];
 
-/* The notation's text of a built-in config (by file name, e.g. "A-LRN"), or NULL. */
+/* A file of share/vgg by its name there without extension ("A-LRN", "labels/imagenet"). */
 const char *vgg__builtin_text(const char *file_name);
 
 #endif

@@ -37,72 +37,6 @@ struct vgg_net {
 	size_t buf_len[2], scratch_len;
 };
 
-static float half_to_float(uint16_t h)
-{
-	uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, u;
-	if (exp == 0) {
-		if (man == 0) {
-			u = sign;
-		} else {
-			/* Subnormal: normalise the mantissa. */
-			int e = -1;
-			do {
-				man <<= 1;
-				e++;
-			} while (!(man & 0x400));
-			u = sign | (uint32_t)(127 - 15 - e) << 23 | (man & 0x3ff) << 13;
-		}
-	} else if (exp == 31) {
-		u = sign | 0x7f800000u | man << 13;
-	} else {
-		u = sign | (exp + 127 - 15) << 23 | man << 13;
-	}
-	float f;
-	memcpy(&f, &u, 4);
-	return f;
-}
-
-/* A tensor's values as float32 into dst (numel floats). */
-static void to_float(const vgg_tensor_info *t, float *dst)
-{
-	const unsigned char *p = t->data;
-	for (uint64_t i = 0; i < t->numel; i++) {
-		switch (t->dtype) {
-		case VGG_DTYPE_F32: {
-			uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
-			             (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
-			memcpy(&dst[i], &u, 4);
-			break;
-		}
-		case VGG_DTYPE_F16:
-			dst[i] = half_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
-			break;
-		case VGG_DTYPE_BF16: {
-			uint32_t u = (uint32_t)(p[2 * i] | p[2 * i + 1] << 8) << 16;
-			memcpy(&dst[i], &u, 4);
-			break;
-		}
-		case VGG_DTYPE_F64: {
-			uint64_t u = 0;
-			for (int j = 7; j >= 0; j--)
-				u = u << 8 | p[8 * i + (uint64_t)j];
-			double d;
-			memcpy(&d, &u, 8);
-			dst[i] = (float)d;
-			break;
-		}
-		default:
-			dst[i] = 0;
-		}
-	}
-}
-
-static int float_dtype(const vgg_tensor_info *t)
-{
-	return t->dtype == VGG_DTYPE_F32 || t->dtype == VGG_DTYPE_F16 ||
-	       t->dtype == VGG_DTYPE_BF16 || t->dtype == VGG_DTYPE_F64;
-}
-
 static int host_little_endian(void)
 {
 	const uint16_t probe = 1;
@@ -116,7 +50,7 @@ static int want_tensor(const vgg_net *net, const char *name, uint64_t numel,
 	const vgg_tensor_info *t = vgg_weights_find(net->weights, name);
 	if (!t)
 		return vgg__fail(err, VGG_ENOTFOUND, "no tensor '%s' for the config", name);
-	if (!float_dtype(t))
+	if (!vgg_dtype_is_float(t->dtype))
 		return vgg__fail(err, VGG_EPARSE, "tensor '%s' is %s, not a float type", name,
 		                 t->dtype_name);
 	if (t->numel != numel)
@@ -195,14 +129,14 @@ static int load_conv(vgg_net *net, const vgg_layer_info *info, struct net_layer 
 	if (!l->owned)
 		return vgg__fail(err, VGG_ENOMEM, "out of memory loading %s", info->name);
 	float *weight = l->owned, *bias = l->owned + numel;
-	to_float(w, weight);
-	to_float(b, bias);
+	vgg_tensor_to_float(w, weight);
+	vgg_tensor_to_float(b, bias);
 	if (info->batch_norm) {
 		float *v = malloc((size_t)c->out_c * 4 * sizeof *v);
 		if (!v)
 			return vgg__fail(err, VGG_ENOMEM, "out of memory loading %s", info->name);
 		for (int i = 0; i < 4; i++)
-			to_float(bn[i], v + (size_t)i * (size_t)c->out_c);
+			vgg_tensor_to_float(bn[i], v + (size_t)i * (size_t)c->out_c);
 		const char *eps_text = vgg_weights_meta(net->weights, "vgg.bn_eps");
 		double eps = 1e-5;
 		char *end = NULL;
@@ -305,6 +239,14 @@ static int read_preprocess(vgg_net *net, vgg_error *err)
 static int read_labels(vgg_net *net, vgg_error *err)
 {
 	const char *text = vgg_weights_meta(net->weights, "vgg.labels");
+	const char *list = vgg_weights_meta(net->weights, "vgg.label_list");
+	if (!text && list) {
+		/* A list shipped in share/vgg/labels, such as imagenet, named instead of copied. */
+		char name[80];
+		snprintf(name, sizeof name, "labels/%.60s", list);
+		if (strchr(list, '/') || !(text = vgg__builtin_text(name)))
+			return vgg__fail(err, VGG_ENOTFOUND, "no label list '%.60s'", list);
+	}
 	if (!text)
 		return VGG_OK;
 	if (!(net->label_text = strdup(text)) ||

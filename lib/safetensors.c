@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -364,6 +365,89 @@ void vgg_weights_meta_at(const vgg_weights *w, size_t i, const char **key, const
 {
 	*key = i < w->meta_count ? w->meta[i].key : NULL;
 	*value = i < w->meta_count ? w->meta[i].value : NULL;
+}
+
+/* ---- Values ---- */
+
+int vgg_dtype_is_float(enum vgg_dtype dtype)
+{
+	return dtype == VGG_DTYPE_F32 || dtype == VGG_DTYPE_F16 || dtype == VGG_DTYPE_BF16 ||
+	       dtype == VGG_DTYPE_F64;
+}
+
+static float half_to_float(uint16_t h)
+{
+	uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, u;
+	if (exp == 0) {
+		if (man == 0) {
+			u = sign;
+		} else {
+			/* Subnormal: normalise the mantissa. */
+			int e = -1;
+			do {
+				man <<= 1;
+				e++;
+			} while (!(man & 0x400));
+			u = sign | (uint32_t)(127 - 15 - e) << 23 | (man & 0x3ff) << 13;
+		}
+	} else if (exp == 31) {
+		u = sign | 0x7f800000u | man << 13;
+	} else {
+		u = sign | (exp + 127 - 15) << 23 | man << 13;
+	}
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
+}
+
+void vgg_tensor_to_float(const vgg_tensor_info *t, float *dst)
+{
+	const unsigned char *p = t->data;
+	for (uint64_t i = 0; i < t->numel; i++) {
+		switch (t->dtype) {
+		case VGG_DTYPE_F32: {
+			uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+			             (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+			memcpy(&dst[i], &u, 4);
+			break;
+		}
+		case VGG_DTYPE_F16:
+			dst[i] = half_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+			break;
+		case VGG_DTYPE_BF16: {
+			uint32_t u = (uint32_t)(p[2 * i] | p[2 * i + 1] << 8) << 16;
+			memcpy(&dst[i], &u, 4);
+			break;
+		}
+		case VGG_DTYPE_F64: {
+			uint64_t u = 0;
+			for (int j = 7; j >= 0; j--)
+				u = u << 8 | p[8 * i + (uint64_t)j];
+			double d;
+			memcpy(&d, &u, 8);
+			dst[i] = (float)d;
+			break;
+		}
+		case VGG_DTYPE_I64: {
+			uint64_t u = 0;
+			for (int j = 7; j >= 0; j--)
+				u = u << 8 | p[8 * i + (uint64_t)j];
+			dst[i] = (float)(int64_t)u;
+			break;
+		}
+		case VGG_DTYPE_I32: {
+			uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+			             (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+			dst[i] = (float)(int32_t)u;
+			break;
+		}
+		case VGG_DTYPE_U8:
+			dst[i] = p[i];
+			break;
+		default:
+			dst[i] = NAN;
+		}
+	}
 }
 
 /* ---- Writing ---- */

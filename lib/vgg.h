@@ -54,6 +54,7 @@ void vgg_config_free(vgg_config *cfg);
 const char *const *vgg_config_builtin_names(void);
 
 const char *vgg_config_name(const vgg_config *cfg);
+int vgg_config_set_name(vgg_config *cfg, const char *name, vgg_error *err);
 /* The input size the net is built for; the FC layers' weights are sized for it. */
 void vgg_config_input(const vgg_config *cfg, int *channels, int *height, int *width);
 int vgg_config_set_input(vgg_config *cfg, int channels, int height, int width, vgg_error *err);
@@ -216,6 +217,10 @@ void vgg_weights_free(vgg_weights *w);
 size_t vgg_weights_count(const vgg_weights *w);
 const vgg_tensor_info *vgg_weights_tensor(const vgg_weights *w, size_t i);
 const vgg_tensor_info *vgg_weights_find(const vgg_weights *w, const char *name);
+/* The values as float32 into dst (numel of them), whatever the dtype; NaN for dtypes
+ * that are no numbers we know (BOOL, FP8, unsigned 16 to 64 bits). */
+void vgg_tensor_to_float(const vgg_tensor_info *t, float *dst);
+int vgg_dtype_is_float(enum vgg_dtype dtype);
 /* __metadata__: the value of `key`, or NULL; and all entries by index (sorted by key). */
 const char *vgg_weights_meta(const vgg_weights *w, const char *key);
 size_t vgg_weights_meta_count(const vgg_weights *w);
