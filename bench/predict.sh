@@ -8,7 +8,7 @@ threads=${1:-2}
 work=$(mktemp -d "${TMPDIR:-/tmp}/vgg-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 make -s all build/bench/forward
-/usr/bin/python3 bench/make_weights.py "$work/vgg16.safetensors" share/vgg/D.cfg
+/usr/bin/python3 bench/make_weights.py "$work/vgg16.safetensors" vgg16
 cp tests/data/photo.jpg "$work/one.jpg"
 
 ours1=$(build/bench/forward "$work/vgg16.safetensors" 1 5 "$threads")

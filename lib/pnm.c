@@ -67,7 +67,7 @@ static int header_number(struct cursor *c, const char *what, const char *name, u
 	return VGG_OK;
 }
 
-/* Samples of P5 and P6, `count` of them, scaled to 0..255 into img. */
+/* `count` samples of P5 or P6 from src, scaled to 0..255 into dst. */
 static int read_samples(const unsigned char *src, size_t count, unsigned maxval,
                         const char *name, unsigned char *dst, vgg_error *err)
 {
@@ -126,7 +126,7 @@ int vgg__pnm_decode(const unsigned char *data, size_t size, const char *name,
 			const unsigned char *bits = c.p + y * row;
 			unsigned char *dst = img->pixels + y * (size_t)w;
 			for (size_t x = 0; x < (size_t)w; x++)
-				dst[x] = bits[x / 8] >> (7 - x % 8) & 1 ? 0 : 255;
+				dst[x] = (bits[x / 8] >> (7 - x % 8) & 1) ? 0 : 255;
 		}
 	} else {
 		rc = read_samples(c.p, (size_t)w * (size_t)h * (size_t)channels,

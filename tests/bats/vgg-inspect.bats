@@ -691,3 +691,62 @@ PY
 	done < <(man_examples "$page" "vgg-inspect vgg-rf" "$BATS_TEST_TMPDIR")
 	[ "$n" -gt 0 ] || skip "man/vgg-config.5 has no examples yet"
 }
+
+# ---- weights files and .npy streams ----
+
+@test "a weights file: the layer table of its config, its metadata, its tensors" {
+	run -0 vgg-inspect "$TOP/tests/data/net/vgg16_bn.safetensors"
+	assert_line --index 0 'vgg16_bn-small: input 3x64x64, 10 classes'
+	assert_line --regexp '^pool5 +maxpool +32x2x2 '
+	assert_line --regexp 'vgg16_bn\.safetensors: 84 tensors, 3 metadata entries$'
+	assert_line --regexp '^  vgg\.name +vgg16_bn-small$'
+	assert_line --regexp '^  vgg\.labels +class 0 \.\.\. \(10 lines, 79 bytes\)$'
+	assert_line --regexp '^conv1_1\.weight +F32 +\[4,3,3,3\] '
+	assert_line --regexp '^conv1_1\.bn\.running_var +F32 +\[4\] '
+	assert_line --regexp '^fc6\.weight +F32 +\[64,128\] '
+	# every line fits 80 columns
+	local line
+	for line in "${lines[@]}"; do
+		[ "${#line}" -le 80 ] || fail "too wide: $line"
+	done
+}
+
+@test "a weights file with --json: metadata, tensors with min, max and mean" {
+	run -0 vgg-inspect --json "$TOP/tests/data/net/vgg11.safetensors"
+	run -0 python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["model"] == "vgg11-small", d["model"]
+assert d["metadata"]["vgg.name"] == "vgg11-small"
+t = {x["name"]: x for x in d["tensors"]}
+assert len(t) == 22, len(t)
+w = t["conv1_1.weight"]
+assert w["dtype"] == "F32" and w["shape"] == [4, 3, 3, 3]
+assert w["min"] <= w["mean"] <= w["max"]
+assert d["total_params"] == sum(x for l in d["layers"] for x in [l["params"]])
+print("ok")' "$output"
+	assert_output ok
+}
+
+@test "a .npy stream: one line per array" {
+	run -0 vgg-inspect "$TOP/tests/data/net/input.npy"
+	assert_line --index 0 --regexp '^array +shape +values +min +max +mean$'
+	assert_line --index 1 --regexp '^0 +\[2,3,64,64\] +24,576 +-3\.829 +3\.743 +-0\.009312$'
+	assert_line --index 2 "1 array in '$TOP/tests/data/net/input.npy'"
+	run -0 vgg-inspect -j "$TOP/tests/data/net/vgg16.pool5.npy"
+	run -0 python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["arrays"][0]["shape"])' "$output"
+	assert_output '[2, 32, 2, 2]'
+	run -2 --separate-stderr vgg-inspect --classes 3 "$TOP/tests/data/net/input.npy"
+	assert_equal "$stderr" "vgg-inspect: --input, --classes and --dense describe networks, not .npy files
+Try 'vgg-inspect --help' for more information."
+}
+
+@test "a broken weights file or .npy file: one line naming it, exit 1" {
+	head -c 300 "$TOP/tests/data/net/vgg11.safetensors" >"$BATS_TEST_TMPDIR/cut.safetensors"
+	run -1 --separate-stderr vgg-inspect "$BATS_TEST_TMPDIR/cut.safetensors"
+	assert_equal "$stderr" "vgg-inspect: '$BATS_TEST_TMPDIR/cut.safetensors': not a valid safetensors file: header length exceeds the file"
+	assert_output ''
+	head -c 200 "$TOP/tests/data/net/input.npy" >"$BATS_TEST_TMPDIR/cut.npy"
+	run -1 --separate-stderr vgg-inspect "$BATS_TEST_TMPDIR/cut.npy"
+	assert_equal "$stderr" "vgg-inspect: '$BATS_TEST_TMPDIR/cut.npy': not a valid .npy array: truncated data (array 0)"
+}

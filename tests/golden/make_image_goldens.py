@@ -6,7 +6,7 @@ the C tests read only the committed files and need no Python).
 The photograph is Chelsea the cat from scikit-image's data directory (CC0, by Stefan van
 der Walt), cropped to 4:3 and shrunk.  Sizes are odd on purpose: partial JPEG MCUs, partial
 Adam7 passes and padded PBM rows are where decoders go wrong.  It writes into tests/data/:
-  photo.jpg              baseline JPEG, 4:2:0, 161x121
+  photo.jpg              baseline JPEG, 4:2:0, 129x97 (one pixel into the last MCUs)
   photo-progressive.jpg  the same pixels, progressive
   photo-gray.jpg         one-component JPEG
   photo-cmyk.jpg         Adobe CMYK JPEG (PIL writes it inverted) with real black ink, 81x61
@@ -118,7 +118,7 @@ def main():
     os.makedirs(GOLDEN, exist_ok=True)
     cat = Image.open(os.path.join(data_dir, "chelsea.png")).convert("RGB")
     cat = cat.crop((30, 0, 430, 300))  # 4:3 around the cat's face
-    photo = cat.resize((161, 121), Image.Resampling.LANCZOS)
+    photo = cat.resize((129, 97), Image.Resampling.LANCZOS)
     small = np.asarray(cat.resize((63, 47), Image.Resampling.LANCZOS))
     small_gray = np.asarray(Image.fromarray(small).convert("L"))
 
@@ -129,7 +129,8 @@ def main():
     photo.save(out("photo.jpg"), **jpeg)
     photo.save(out("photo-progressive.jpg"), progressive=True, **jpeg)
     photo.convert("L").save(out("photo-gray.jpg"), quality=90)
-    with_black_ink(cat.resize((81, 61), Image.Resampling.LANCZOS)).save(out("photo-cmyk.jpg"), quality=90)
+    cmyk = with_black_ink(cat.resize((81, 61), Image.Resampling.LANCZOS))
+    cmyk.save(out("photo-cmyk.jpg"), quality=90)
 
     Image.fromarray(small).save(out("small-rgb.png"))
     alpha = np.indices(small.shape[:2]).sum(axis=0).astype(np.uint8) * 2

@@ -13,14 +13,15 @@ torchvision's VGG applies AdaptiveAvgPool2d((7, 7)) before the classifier, which
 sizes would resample pool5; the nets here are torchvision's `features` (make_layers) with the
 classifier right after flattening, as the paper and Caffe have it.
 """
-import json
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vggweights  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "net")
 WIDTH_DIV = 16
@@ -86,21 +87,6 @@ def randomise(features, classifier):
             m.running_var.uniform_(0.5, 2.0)
 
 
-def write_safetensors(path, tensors, metadata):
-    header, offset = {"__metadata__": metadata}, 0
-    for name, array in tensors:
-        header[name] = {"dtype": "F32", "shape": list(array.shape),
-                        "data_offsets": [offset, offset + array.nbytes]}
-        offset += array.nbytes
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for _, array in tensors:
-            f.write(np.ascontiguousarray(array, dtype="<f4").tobytes())
-
-
 def main():
     torch.manual_seed(2014)
     os.makedirs(OUT, exist_ok=True)
@@ -129,7 +115,7 @@ def main():
             tensors += [(fc + ".weight", module.weight.detach().numpy()),
                         (fc + ".bias", module.bias.detach().numpy())]
         labels = "\n".join("class %d" % i for i in range(CLASSES))
-        write_safetensors(os.path.join(OUT, name + ".safetensors"), tensors,
+        vggweights.write(os.path.join(OUT, name + ".safetensors"), tensors,
                           {"vgg.config": text, "vgg.name": name + "-small",
                            "vgg.labels": labels})
         with torch.no_grad():
