@@ -40,6 +40,9 @@ static void usage(void)
 	       "                        --dense]\n"
 	       "  -b, --batch N         run N images through the net at once [1]\n"
 	       "  -t, --threads N       threads for the forward pass [all cores]\n"
+	       "  -F, --fast-decode     decode large JPEGs at 1/2, 1/4 or 1/8 size (libjpeg's DCT\n"
+	       "                        scaling) while the shorter side stays at least twice the\n"
+	       "                        resize: faster, no longer pixel-exact with torchvision\n"
 	       "  -l, --layer NAME      stop at layer NAME and write its activations, one .npy\n"
 	       "                        array (CxHxW) per image, to -o FILE or stdout\n"
 	       "  -o, --output FILE     where --layer writes (written whole, then renamed)\n"
@@ -59,7 +62,7 @@ enum crop { CROP_DEFAULT, CROP_CENTER, CROP_NONE };
 struct options {
 	const char *models[MAX_MODELS];
 	int nmodels;
-	int top, json, dense, flip, batch, threads;
+	int top, json, dense, flip, batch, threads, fast_decode;
 	int scales[MAX_SCALES], nscales;
 	enum crop crop;
 	const char *layer, *from, *output;
@@ -99,6 +102,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"scales", required_argument, 0, 's'}, {"flip", no_argument, 0, 'f'},
 		{"crop", required_argument, 0, 'c'},   {"batch", required_argument, 0, 'b'},
 		{"threads", required_argument, 0, 't'}, {"layer", required_argument, 0, 'l'},
+		{"fast-decode", no_argument, 0, 'F'},
 		{"output", required_argument, 0, 'o'}, {"from", required_argument, 0, OPT_FROM},
 		{"help", no_argument, 0, 'h'},         {"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0}
@@ -107,7 +111,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->top = 5;
 	o->batch = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":m:k:jds:fc:b:t:l:o:hV", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:k:jds:fc:b:t:l:o:FhV", longs, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (o->nmodels == MAX_MODELS)
@@ -130,6 +134,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'b': o->batch = (int)cli_parse_long("--batch", optarg, 1, 4096); break;
 		case 't': o->threads = (int)cli_parse_long("--threads", optarg, 1, 1024); break;
 		case 'l': o->layer = optarg; break;
+		case 'F': o->fast_decode = 1; break;
 		case 'o': o->output = optarg; break;
 		case OPT_FROM: o->from = optarg; break;
 		case 'h': usage(); exit(0);
@@ -170,6 +175,7 @@ struct run {
 	int stop;             /* --layer's index, or -1 */
 	int from;             /* --from's index, or -1 */
 	FILE *features;       /* where --layer writes */
+	int largest_resize;   /* the largest shorter side any model or scale resizes to */
 	vgg_output *output;   /* -o FILE, written whole at the end */
 };
 
@@ -433,7 +439,7 @@ static void finish_item(struct run *r, const struct item *it)
 }
 
 /* Image bytes on stdin, for the IMAGE '-'. */
-static int read_stdin_image(vgg_image **img, vgg_error *err)
+static int read_stdin_image(int min_side, vgg_image **img, vgg_error *err)
 {
 	size_t len = 0, cap = 1 << 16;
 	unsigned char *buf = malloc(cap);
@@ -449,7 +455,7 @@ static int read_stdin_image(vgg_image **img, vgg_error *err)
 		buf = grown;
 	}
 	int rc = ferror(stdin) ? (snprintf(err->msg, sizeof err->msg, "cannot read stdin"), -1)
-	                       : vgg_image_decode(buf, len, "-", 0, img, err);
+	                       : vgg_image_decode(buf, len, "-", min_side, img, err);
 	free(buf);
 	return rc;
 }
@@ -467,8 +473,10 @@ static int run_group(struct run *r, char **names, int n)
 		items[i].probs = calloc((size_t)r->classes + 1, sizeof *items[i].probs);
 		if (!items[i].probs)
 			cli_fail("out of memory");
-		int rc = strcmp(names[i], "-") == 0 ? read_stdin_image(&items[i].img, &err)
-		                                    : vgg_image_read(names[i], 0, &items[i].img, &err);
+		int min_side = o->fast_decode ? 2 * r->largest_resize : 0;
+		int rc = strcmp(names[i], "-") == 0
+		         ? read_stdin_image(min_side, &items[i].img, &err)
+		         : vgg_image_read(names[i], min_side, &items[i].img, &err);
 		if (rc)
 			fail_item(&items[i], err.msg);
 	}
@@ -565,6 +573,14 @@ static void load_models(struct run *r, const struct options *o)
 			cli_fail("'%s' has %d classes, '%s' %d: an ensemble needs the same classes",
 			         o->models[m], classes, o->models[0], r->classes);
 	}
+	for (int m = 0; m < o->nmodels; m++) {
+		int resize = vgg_net_preprocess(r->nets[m])->resize;
+		if (resize > r->largest_resize)
+			r->largest_resize = resize;
+	}
+	for (int s = 0; s < o->nscales; s++)
+		if (o->scales[s] > r->largest_resize)
+			r->largest_resize = o->scales[s];
 	r->stop = r->from = -1;
 	if (o->layer && (r->stop = vgg_net_layer_index(r->nets[0], o->layer)) < 0)
 		cli_fail("'%s' has no layer '%s'", o->models[0], o->layer);

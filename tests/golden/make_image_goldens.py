@@ -10,6 +10,7 @@ Adam7 passes and padded PBM rows are where decoders go wrong.  It writes into te
   photo-progressive.jpg  the same pixels, progressive
   photo-gray.jpg         one-component JPEG
   photo-cmyk.jpg         Adobe CMYK JPEG (PIL writes it inverted) with real black ink, 81x61
+  large.jpg              1200x900, quality 40, for DCT-scaled decoding
   small-*.png            63x47 PNGs: rgb, rgba, rgb16, interlaced (Adam7), palette (with
                          tRNS), gray, gray16, graya, gray1
   small.ppm, small.pgm   binary PNM with a header comment
@@ -144,6 +145,8 @@ def main():
               small_gray.astype(np.uint16) << 8 | low_bytes(small_gray.shape), 0)
     Image.fromarray(np.dstack([small_gray, alpha]), "LA").save(out("small-graya.png"))
     Image.fromarray(small_gray).convert("1").save(out("small-gray1.png"))
+    # Large enough for DCT-scaled decoding (vgg-predict --fast-decode) to act, small on disk.
+    cat.resize((1200, 900), Image.Resampling.BICUBIC).save(out("large.jpg"), quality=40)
     write_pnm(out("small.ppm"), small, "vgg test image")
     write_pnm(out("small.pgm"), small_gray, "vgg test image")
 
