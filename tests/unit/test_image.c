@@ -422,7 +422,8 @@ static void test_ceiling(void)
 		vgg_image *img;
 		vgg_error err;
 		setenv("VGG_MAX_PIXELS", bad[i], 1);
-		snprintf(want, sizeof want, "VGG_MAX_PIXELS must be a whole number above 0, not '%s'",
+		snprintf(want, sizeof want, "cannot decode 'm': VGG_MAX_PIXELS must be a whole number "
+		         "above 0, not '%s'",
 		         bad[i]);
 		CHECK_EQ_INT(decode("P5 1 1 255 x", 12, "m", &img, &err), VGG_ERANGE,
 		             "VGG_MAX_PIXELS='%s' refused", bad[i]);
