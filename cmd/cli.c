@@ -1,6 +1,7 @@
 /* cli.c: the tools' shared command-line plumbing. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -38,9 +39,20 @@ void cli_fail(const char *fmt, ...)
 	exit(EXIT_BAD_INPUT);
 }
 
-void cli_version(void)
+void cli_common_option(int c, char **argv, void (*usage)(void))
 {
-	printf("%s (vgg) %s\n", cli_prog, VGG_VERSION);
+	switch (c) {
+	case 'h':
+		usage();
+		exit(0);
+	case 'V':
+		printf("%s (vgg) %s\n", cli_prog, VGG_VERSION);
+		exit(0);
+	case ':':
+		cli_usage_error("option '%s' needs a value", argv[optind - 1]);
+	default:
+		cli_usage_error("unknown option '%s'", argv[optind - 1]);
+	}
 }
 
 static int parse_dim(const char **s, long *out)
@@ -203,14 +215,24 @@ const char *cli_layer_type(const vgg_layer_info *l)
 	return "?";
 }
 
-void cli_print_json(cJSON *doc)
+static void print_json(cJSON *doc, int formatted)
 {
-	char *text = doc ? cJSON_Print(doc) : NULL;
+	char *text = !doc ? NULL : formatted ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
 	cJSON_Delete(doc);
 	if (!text)
 		cli_fail("out of memory writing JSON");
 	puts(text);
 	free(text);
+}
+
+void cli_print_json(cJSON *doc)
+{
+	print_json(doc, 1);
+}
+
+void cli_print_json_line(cJSON *doc)
+{
+	print_json(doc, 0);
 }
 
 void cli_json_axes(cJSON *obj, const char *key, double y, double x)

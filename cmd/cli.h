@@ -16,7 +16,9 @@ extern const char *cli_prog;
 noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* `PROG: MESSAGE` to stderr, exit 1. */
 noreturn void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void cli_version(void);
+/* The cases every tool's getopt switch ends with: -h (usage, exit 0), -V (exit 0), a
+ * missing value or an unknown option (exit 2). */
+noreturn void cli_common_option(int c, char **argv, void (*usage)(void));
 
 /* HxW or HxWxC for option `opt`; channels is left alone when not given.  Exits 2 if bad. */
 void cli_parse_size(const char *opt, const char *s, int *height, int *width, int *channels);
@@ -51,6 +53,8 @@ const char *cli_layer_type(const vgg_layer_info *l);
 /* Prints a cJSON document to stdout and frees it; exits 1 when out of memory. */
 struct cJSON;
 void cli_print_json(struct cJSON *doc);
+/* The same on one line, for a stream of documents. */
+void cli_print_json_line(struct cJSON *doc);
 /* Adds min, max and mean (null when NaN, as JSON has no NaN). */
 void cli_json_stats(struct cJSON *obj, double min, double max, double mean);
 /* Adds a per-axis figure: a number when the axes agree, else [rows, columns]. */

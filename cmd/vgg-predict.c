@@ -137,10 +137,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'F': o->fast_decode = 1; break;
 		case 'o': o->output = optarg; break;
 		case OPT_FROM: o->from = optarg; break;
-		case 'h': usage(); exit(0);
-		case 'V': cli_version(); exit(0);
-		case ':': cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-		default: cli_usage_error("unknown option '%s'", argv[optind - 1]);
+		default: cli_common_option(c, argv, usage);
 		}
 	}
 	o->inputs = argv + optind;
@@ -201,12 +198,7 @@ static void print_error(const struct item *it)
 	cJSON *doc = cJSON_CreateObject();
 	cJSON_AddStringToObject(doc, "file", it->name);
 	cJSON_AddStringToObject(doc, "error", it->error);
-	char *text = cJSON_PrintUnformatted(doc);
-	if (!text)
-		cli_fail("out of memory");
-	puts(text);
-	free(text);
-	cJSON_Delete(doc);
+	cli_print_json_line(doc);
 }
 
 /* The posteriors print_item sorts by: qsort takes no context, so it lives here. */
@@ -259,12 +251,7 @@ static void print_item(const struct item *it, vgg_net *net, int classes, const s
 		cJSON_AddBoolToObject(proto, "flip", o->flip);
 		cJSON_AddBoolToObject(proto, "dense", o->dense);
 		cJSON_AddNumberToObject(proto, "models", o->nmodels);
-		char *text = cJSON_PrintUnformatted(doc);
-		if (!text)
-			cli_fail("out of memory");
-		puts(text);
-		free(text);
-		cJSON_Delete(doc);
+		cli_print_json_line(doc);
 	} else {
 		fputs(it->name, stdout);
 		for (int i = 0; i < k; i++) {

@@ -89,10 +89,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'd': o->model.dense = 1; break;
 		case 'j': o->json = 1; break;
-		case 'h': usage(); exit(0);
-		case 'V': cli_version(); exit(0);
-		case ':': cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-		default: cli_usage_error("unknown option '%s'", argv[optind - 1]);
+		default: cli_common_option(c, argv, usage);
 		}
 	}
 	int operands = argc - optind;

@@ -7,3 +7,8 @@ VGG_BUILD=${VGG_BUILD:-$BATS_TEST_DIRNAME/../../build}
 PATH="$VGG_BUILD:$PATH"
 export PATH
 TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+
+# man_examples PAGE TOOLS [DIR]: the commands in a man page's examples (see man_examples.py).
+man_examples() {
+	python3 "$BATS_TEST_DIRNAME/man_examples.py" "$@"
+}
