@@ -12,3 +12,21 @@ TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 man_examples() {
 	python3 "$BATS_TEST_DIRNAME/man_examples.py" "$@"
 }
+
+# jcheck [EXPR EXPECTED]...: evaluates each Python EXPR on the JSON document in $output
+# (d: the document, L: its layers by name) and compares the result, written as JSON
+# (strings bare), with EXPECTED.  One python3 run for all pairs; every mismatch is shown.
+jcheck() {
+	python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+L = {l["name"]: l for l in d.get("layers", [])} if isinstance(d, dict) else {}
+bad = 0
+for expr, want in zip(sys.argv[1::2], sys.argv[2::2]):
+    r = eval(expr)
+    got = r if isinstance(r, str) else json.dumps(r)
+    if got != want:
+        bad = 1
+        print("%s\n  expected: %s\n  actual:   %s" % (expr, want, got), file=sys.stderr)
+sys.exit(bad)' "$@" <<<"$output"
+}
