@@ -128,12 +128,13 @@ void cli_open(const char *model, const struct cli_model *opt, vgg_config **cfg,
 	apply_and_lay_out(opt, cfg, lay);
 }
 
-void cli_open_config(const char *text, const char *name, const struct cli_model *opt,
-                     vgg_config **cfg, vgg_layout **lay)
+void cli_open_config(const char *text, const char *name, int pool_ceil,
+                     const struct cli_model *opt, vgg_config **cfg, vgg_layout **lay)
 {
 	vgg_error err;
 	if (vgg_config_parse(text, name, cfg, &err) || vgg_config_set_name(*cfg, name, &err))
 		cli_fail("%s", err.msg);
+	vgg_config_set_pool_ceil(*cfg, pool_ceil);
 	apply_and_lay_out(opt, cfg, lay);
 }
 

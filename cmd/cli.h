@@ -34,9 +34,10 @@ struct cli_model {
 void cli_open(const char *model, const struct cli_model *opt, vgg_config **cfg,
               vgg_layout **lay);
 
-/* The same from a config's text, named `name` (a weights file's vgg.config). */
-void cli_open_config(const char *text, const char *name, const struct cli_model *opt,
-                     vgg_config **cfg, vgg_layout **lay);
+/* The same from a config's text, named `name`, pooling as `pool_ceil` says (a weights
+ * file's vgg.config and vgg.pool_round). */
+void cli_open_config(const char *text, const char *name, int pool_ceil,
+                     const struct cli_model *opt, vgg_config **cfg, vgg_layout **lay);
 
 /* What a file is by its first bytes: a weights file, a .npy stream, or neither. */
 enum cli_file_kind { CLI_FILE_OTHER, CLI_FILE_WEIGHTS, CLI_FILE_NPY };

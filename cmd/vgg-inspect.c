@@ -203,7 +203,9 @@ static void inspect_weights(const struct options *o)
 	vgg_layout *lay = NULL;
 	if (config) {
 		const char *name = vgg_weights_meta(w, "vgg.name");
-		cli_open_config(config, name ? name : o->name, &o->model, &cfg, &lay);
+		const char *round = vgg_weights_meta(w, "vgg.pool_round");
+		cli_open_config(config, name ? name : o->name, round && strcmp(round, "ceil") == 0,
+		                &o->model, &cfg, &lay);
 	}
 	cJSON *doc = NULL;
 	if (o->json) {

@@ -590,6 +590,16 @@ int vgg_config_set_classes(vgg_config *cfg, int classes, vgg_error *err)
 	return VGG_OK;
 }
 
+int vgg_config_pool_ceil(const vgg_config *cfg)
+{
+	return cfg->pool_ceil;
+}
+
+void vgg_config_set_pool_ceil(vgg_config *cfg, int ceil)
+{
+	cfg->pool_ceil = ceil != 0;
+}
+
 char *vgg_config_to_text(const vgg_config *cfg)
 {
 	size_t cap = 64 + cfg->count * 24;

@@ -25,6 +25,7 @@ struct vgg__layer_spec {
 struct vgg_config {
 	char *name;
 	int in_c, in_h, in_w;
+	int pool_ceil;    /* pooled sizes rounded up, as Caffe does; else down, as PyTorch */
 	size_t count;
 	struct vgg__layer_spec *layers;
 };

@@ -20,8 +20,9 @@ size_t vgg__conv_scratch(const struct vgg__conv *c, int h, int w);
 void vgg__conv_forward(const struct vgg__conv *c, const float *in, int n, int h, int w,
                        float *out, float *scratch);
 
-/* 2x2 max pooling, stride 2, output size rounded down. */
-void vgg__maxpool_forward(const float *in, int planes, int h, int w, float *out);
+/* 2x2 max pooling, stride 2; the output size rounded down, or up with `ceil` (Caffe), when
+ * a last window that hangs over the edge takes the maximum of what it covers. */
+void vgg__maxpool_forward(const float *in, int planes, int h, int w, int ceil, float *out);
 
 /* AlexNet's local response normalisation across channels (n 5, alpha 1e-4, beta 0.75, k 2). */
 void vgg__lrn_forward(const float *in, int n, int c, int hw, float *out);

@@ -70,7 +70,7 @@ static void grow_rf(struct walk *st, vgg_layer_info *l)
  * reaches it, as at the config's own size.
  */
 static int place(const struct vgg__layer_spec *spec, int is_last_fc, const int *fc_kernel,
-                 struct walk *st, vgg_layer_info *l, vgg_error *err)
+                 int pool_ceil, struct walk *st, vgg_layer_info *l, vgg_error *err)
 {
 	int overflow = 0;
 	const char *name = l->name;
@@ -106,11 +106,11 @@ static int place(const struct vgg__layer_spec *spec, int is_last_fc, const int *
 		l->kernel[0] = l->kernel[1] = 2;
 		l->stride = 2;
 		l->out_c = st->c;
-		if (st->h < 2 || st->w < 2)
+		if (!pool_ceil && (st->h < 2 || st->w < 2))
 			return vgg__fail(err, VGG_ESHAPE, "input too small: %s gets a %dx%d input",
 			                 l->name, st->h, st->w);
-		out_h = st->h / 2;
-		out_w = st->w / 2;
+		out_h = pool_ceil ? (st->h + 1) / 2 : st->h / 2;
+		out_w = pool_ceil ? (st->w + 1) / 2 : st->w / 2;
 		break;
 	case VGG_LAYER_LRN:
 	case VGG_LAYER_SOFTMAX:
@@ -155,7 +155,7 @@ static int lay_out(const vgg_config *cfg, int h, int w, const int (*fc_kernels)[
 		memcpy(lay->names[i], cfg->layers[i].name, sizeof lay->names[i]);
 		l->name = lay->names[i];
 		int rc = place(&cfg->layers[i], i == last_fc, fc_kernels ? fc_kernels[i] : NULL,
-		               &st, l, err);
+		               cfg->pool_ceil, &st, l, err);
 		if (rc)
 			return rc;
 		int overflow = 0;

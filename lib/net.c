@@ -278,6 +278,14 @@ int vgg_net_new(vgg_weights *w, vgg_net **out, vgg_error *err)
 	const char *text = vgg_weights_meta(w, "vgg.config");
 	int rc = text ? vgg_config_parse(text, "vgg.config", &net->cfg, err)
 	              : vgg__fail(err, VGG_ENOTFOUND, "no vgg.config in the metadata");
+	const char *round = vgg_weights_meta(w, "vgg.pool_round");
+	if (!rc && round) {
+		if (strcmp(round, "ceil") != 0 && strcmp(round, "floor") != 0)
+			rc = vgg__fail(err, VGG_EPARSE, "vgg.pool_round '%.40s' is not ceil or floor",
+			               round);
+		else
+			vgg_config_set_pool_ceil(net->cfg, strcmp(round, "ceil") == 0);
+	}
 	if (!rc)
 		rc = vgg_layout_new(net->cfg, 0, 0, 0, &net->own, err);
 	if (!rc) {
@@ -422,11 +430,11 @@ static int next_shape(const vgg_net *net, size_t i, int dense, struct shape *s, 
 		s->w = s->w - info->kernel[1] + 1;
 		break;
 	case VGG_LAYER_POOL:
-		if (s->h < 2 || s->w < 2)
+		if (!net->cfg->pool_ceil && (s->h < 2 || s->w < 2))
 			return vgg__fail(err, VGG_ESHAPE, "input too small: %s gets %dx%d", info->name,
 			                 s->h, s->w);
-		s->h /= 2;
-		s->w /= 2;
+		s->h = net->cfg->pool_ceil ? (s->h + 1) / 2 : s->h / 2;
+		s->w = net->cfg->pool_ceil ? (s->w + 1) / 2 : s->w / 2;
 		break;
 	case VGG_LAYER_LRN:
 	case VGG_LAYER_SOFTMAX:
@@ -498,7 +506,7 @@ int vgg_net_forward(vgg_net *net, const float *input, int n, int c, int h, int w
 			break;
 		}
 		case VGG_LAYER_POOL:
-			vgg__maxpool_forward(x, n * in.c, in.h, in.w, y);
+			vgg__maxpool_forward(x, n * in.c, in.h, in.w, net->cfg->pool_ceil, y);
 			break;
 		case VGG_LAYER_LRN:
 			vgg__lrn_forward(x, n, in.c, in.h * in.w, y);

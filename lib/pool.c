@@ -1,18 +1,28 @@
-/* pool.c: VGG's 2x2 max pooling with stride 2; odd sizes lose their last row or column. */
+/*
+ * pool.c: VGG's 2x2 max pooling with stride 2.  PyTorch drops an odd last row or column;
+ * Caffe rounds the output up and pools the lone last row or column on its own.
+ */
 #include "layers.h"
 
-void vgg__maxpool_forward(const float *in, int planes, int h, int w, float *out)
+static float max2(float a, float b)
 {
-	int oh = h / 2, ow = w / 2;
+	return a > b ? a : b;
+}
+
+void vgg__maxpool_forward(const float *in, int planes, int h, int w, int ceil, float *out)
+{
+	int oh = ceil ? (h + 1) / 2 : h / 2, ow = ceil ? (w + 1) / 2 : w / 2;
 	for (int p = 0; p < planes; p++) {
 		const float *src = in + (size_t)p * (size_t)h * (size_t)w;
 		float *dst = out + (size_t)p * (size_t)oh * (size_t)ow;
 		for (int y = 0; y < oh; y++) {
-			const float *r0 = src + (size_t)(2 * y) * (size_t)w, *r1 = r0 + w;
+			const float *r0 = src + (size_t)(2 * y) * (size_t)w;
+			/* The window's second row, or its first again where the input ends. */
+			const float *r1 = 2 * y + 1 < h ? r0 + w : r0;
 			for (int x = 0; x < ow; x++) {
-				float a = r0[2 * x] > r0[2 * x + 1] ? r0[2 * x] : r0[2 * x + 1];
-				float b = r1[2 * x] > r1[2 * x + 1] ? r1[2 * x] : r1[2 * x + 1];
-				dst[(size_t)y * (size_t)ow + (size_t)x] = a > b ? a : b;
+				int x1 = 2 * x + 1 < w ? 2 * x + 1 : 2 * x;
+				dst[(size_t)y * (size_t)ow + (size_t)x] =
+					max2(max2(r0[2 * x], r0[x1]), max2(r1[2 * x], r1[x1]));
 			}
 		}
 	}

@@ -61,6 +61,9 @@ int vgg_config_set_input(vgg_config *cfg, int channels, int height, int width, v
 /* Width of the last FC layer; 0 when the config has no FC layer. */
 int vgg_config_classes(const vgg_config *cfg);
 int vgg_config_set_classes(vgg_config *cfg, int classes, vgg_error *err);
+/* Pooled sizes rounded up (Caffe: a last, partial window) instead of down (PyTorch). */
+int vgg_config_pool_ceil(const vgg_config *cfg);
+void vgg_config_set_pool_ceil(vgg_config *cfg, int ceil);
 /* The config written back in the notation, one layer a line; free() the result. */
 char *vgg_config_to_text(const vgg_config *cfg);
 

@@ -686,3 +686,12 @@ Try 'vgg-inspect --help' for more information."
 	run -1 --separate-stderr vgg-inspect "$BATS_TEST_TMPDIR/cut.npy"
 	assert_equal "$stderr" "vgg-inspect: '$BATS_TEST_TMPDIR/cut.npy': not a valid .npy array: truncated data (array 0)"
 }
+
+@test "a weights file with vgg.pool_round ceil lays out with Caffe's rounding" {
+	run -0 vgg-inspect "$TOP/tests/data/net/vgg11_ceil.safetensors"
+	assert_line --index 0 'vgg11_ceil-small: input 3x72x72, 10 classes'
+	assert_line --regexp '^pool4 +maxpool +32x5x5 '
+	assert_line --regexp '^pool5 +maxpool +32x3x3 '
+	assert_line --regexp '^fc6 +fc +64x1x1 +18,496 '
+	assert_line --regexp '^  vgg\.pool_round +ceil$'
+}

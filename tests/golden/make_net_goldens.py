@@ -37,16 +37,18 @@ CONFIGS = {  # the paper's Table 1, 'M' for maxpool, 'L' for LRN, (1, n) for con
     "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
               512, 512, 512, "M"],
 }
-NETS = [("vgg11", False), ("A-LRN", False), ("C", False), ("vgg16", False), ("vgg16", True)]
+# (config, batch norm, input size, Caffe's ceil rounding of pooled sizes)
+NETS = [("vgg11", False, SIZE, False), ("A-LRN", False, SIZE, False), ("C", False, SIZE, False),
+        ("vgg16", False, SIZE, False), ("vgg16", True, SIZE, False), ("vgg11", False, 72, True)]
 
 
-def build(cfg, bn):
+def build(cfg, bn, size, ceil):
     """The net, its notation text, and our tensor name for each torch parameter."""
-    layers, names, text = [], {}, ["input %dx%dx3" % (SIZE, SIZE)]
+    layers, names, text = [], {}, ["input %dx%dx3" % (size, size)]
     channels, block, index = 3, 1, 0
     for item in cfg:
         if item == "M":
-            layers.append(nn.MaxPool2d(2, 2))
+            layers.append(nn.MaxPool2d(2, 2, ceil_mode=ceil))
             text.append("maxpool")
             block, index = block + 1, 0
         elif item == "L":
@@ -66,12 +68,15 @@ def build(cfg, bn):
             layers.append(nn.ReLU())
             channels = width
     features = nn.Sequential(*layers)
-    side = SIZE // 32
+    side = size
+    for item in cfg:
+        if item == "M":
+            side = (side + 1) // 2 if ceil else side // 2
     fc = [nn.Linear(channels * side * side, FC), nn.ReLU(), nn.Dropout(),
           nn.Linear(FC, FC), nn.ReLU(), nn.Dropout(), nn.Linear(FC, CLASSES)]
     text += ["FC-%d" % FC, "FC-%d" % FC, "FC-%d" % CLASSES, "soft-max"]
     classifier = nn.Sequential(*fc)
-    return features, classifier, names, "\n".join(text) + "\n"
+    return features, classifier, names, "\n".join(text) + "\n", side
 
 
 def randomise(features, classifier):
@@ -94,9 +99,12 @@ def main():
     xd = torch.randn(2, 3, 96, 96)
     np.save(os.path.join(OUT, "input.npy"), x.numpy())
     np.save(os.path.join(OUT, "dense.input.npy"), xd.numpy())
-    for cfg_name, bn in NETS:
-        name = cfg_name + ("_bn" if bn else "")
-        features, classifier, names, text = build(CONFIGS[cfg_name], bn)
+    for cfg_name, bn, size, ceil in NETS:
+        name = cfg_name + ("_bn" if bn else "") + ("_ceil" if ceil else "")
+        features, classifier, names, text, side = build(CONFIGS[cfg_name], bn, size, ceil)
+        xs = x if size == SIZE else torch.randn(2, 3, size, size)
+        if size != SIZE:
+            np.save(os.path.join(OUT, "%s.input.npy" % name), xs.numpy())
         randomise(features, classifier)
         features.eval()
         classifier.eval()
@@ -115,19 +123,20 @@ def main():
             tensors += [(fc + ".weight", module.weight.detach().numpy()),
                         (fc + ".bias", module.bias.detach().numpy())]
         labels = "\n".join("class %d" % i for i in range(CLASSES))
-        vggweights.write(os.path.join(OUT, name + ".safetensors"), tensors,
-                          {"vgg.config": text, "vgg.name": name + "-small",
-                           "vgg.labels": labels})
+        meta = {"vgg.config": text, "vgg.name": name + "-small", "vgg.labels": labels}
+        if ceil:
+            meta["vgg.pool_round"] = "ceil"
+        vggweights.write(os.path.join(OUT, name + ".safetensors"), tensors, meta)
         with torch.no_grad():
             # A conv's tap is its output before the ReLU: after batch norm where it has one.
             conv31 = max(i for i, n in names.items() if n.startswith("conv3_1"))
-            outs = {"conv3_1": features[:conv31 + 1](x), "pool5": features(x)}
+            outs = {"conv3_1": features[:conv31 + 1](xs), "pool5": features(xs)}
             logits = classifier(torch.flatten(outs["pool5"], 1))
             outs["fc8"] = logits
             outs["prob"] = torch.softmax(logits, 1)
             # Dense: the classifier as convolutions over pool5's map.
             fmap = features(xd)
-            w6 = classifier[0].weight.view(FC, -1, SIZE // 32, SIZE // 32)
+            w6 = classifier[0].weight.view(FC, -1, side, side)
             y = torch.relu(nn.functional.conv2d(fmap, w6, classifier[0].bias))
             y = torch.relu(nn.functional.conv2d(y, classifier[3].weight[:, :, None, None],
                                                 classifier[3].bias))

@@ -59,7 +59,8 @@ static void compare(const char *net_name, const char *what, const float *got, co
 	free(want);
 }
 
-static void test_net(const char *name)
+/* One net against its goldens; `size` is its input side, `input` its inputs' file. */
+static void test_net(const char *name, int size, const char *input)
 {
 	char path[512], golden[128];
 	vgg_net *net;
@@ -74,12 +75,12 @@ static void test_net(const char *name)
 	int ndim, shape[4];
 	int64_t is[VGG_MAX_DIMS];
 	size_t n;
-	float *x = load_npy("input.npy", &ndim, is, &n);
+	float *x = load_npy(input, &ndim, is, &n);
 	const float *y;
 	static const char *const layers[] = {"fc8", "prob", "pool5", "conv3_1"};
 	for (size_t i = 0; x && i < sizeof layers / sizeof *layers; i++) {
 		int to = vgg_net_layer_index(net, layers[i]);
-		rc = vgg_net_forward(net, x, 2, 3, 64, 64, 0, -1, to, &y, shape, &err);
+		rc = vgg_net_forward(net, x, 2, 3, size, size, 0, -1, to, &y, shape, &err);
 		CHECK_EQ_INT(rc, VGG_OK, "%s runs to %s", name, layers[i]);
 		snprintf(golden, sizeof golden, "%s.%s.npy", name, layers[i]);
 		if (!rc)
@@ -87,7 +88,7 @@ static void test_net(const char *name)
 	}
 	/* Resuming from pool5's output gives what one run gives. */
 	int pool5 = vgg_net_layer_index(net, "pool5"), fc8 = vgg_net_layer_index(net, "fc8");
-	rc = vgg_net_forward(net, x, 2, 3, 64, 64, 0, -1, pool5, &y, shape, &err);
+	rc = vgg_net_forward(net, x, 2, 3, size, size, 0, -1, pool5, &y, shape, &err);
 	float *mid = NULL;
 	if (!rc && (mid = malloc(sizeof *mid * (size_t)(shape[0] * shape[1] * shape[2] * shape[3])))) {
 		memcpy(mid, y, sizeof *mid * (size_t)(shape[0] * shape[1] * shape[2] * shape[3]));
@@ -100,10 +101,12 @@ static void test_net(const char *name)
 	CHECK_EQ_INT(rc, VGG_OK, "%s runs from pool5", name);
 	free(mid);
 	free(x);
-	/* Dense: 96x96 inputs give a 2x2 map of class scores. */
+	/* Dense: 96x96 inputs give a map of class scores (2x2 for 64x64 nets). */
 	x = load_npy("dense.input.npy", &ndim, is, &n);
+	int side = size == 64 ? 2 : 1;
 	rc = x ? vgg_net_forward(net, x, 2, 3, 96, 96, 1, -1, fc8, &y, shape, &err) : -1;
-	CHECK(rc == VGG_OK && shape[2] == 2 && shape[3] == 2, "%s dense at 96x96 gives 2x2", name);
+	CHECK(rc == VGG_OK && shape[2] == side && shape[3] == side, "%s dense at 96x96 gives %dx%d",
+	      name, side, side);
 	snprintf(golden, sizeof golden, "%s.dense.npy", name);
 	if (!rc)
 		compare(name, "dense fc8", y, shape, golden);
@@ -119,7 +122,9 @@ int main(void)
 	static const char *const nets[] = {"vgg11", "A-LRN", "C", "vgg16", "vgg16_bn"};
 	vgg_set_threads(2);
 	for (size_t i = 0; i < sizeof nets / sizeof *nets; i++)
-		test_net(nets[i]);
+		test_net(nets[i], 64, "input.npy");
+	/* Caffe's rounding: 72 pools to 36, 18, 9, 5 and 3 where PyTorch would give 4 and 2. */
+	test_net("vgg11_ceil", 72, "vgg11_ceil.input.npy");
 	vgg_net_free(NULL);
 	return tap_done();
 }
