@@ -1010,3 +1010,16 @@ print(max(abs(a[k] - b[k]) for k in a) < 0.01)' "$exact" "$fast"
 	run -0 vgg-predict -m "$V16" -F -k 10 "$D/photo.jpg"
 	assert_output "$small"
 }
+
+@test "the shipped default model classifies each shipped sample as its file name says" {
+	local model=$TOP/share/vgg/models/fashion-mnist.safetensors sample label want
+	run -0 vgg-predict -m "$model" -k 1 "$TOP"/share/vgg/samples/*.png
+	[ "${#lines[@]}" -eq 10 ] || fail "expected 10 samples, got ${#lines[@]}"
+	for line in "${lines[@]}"; do
+		sample=${line%%$'\t'*}
+		want=$(basename "$sample" .png)
+		label=${line##*:}
+		label=$(echo "$label" | tr 'A-Z/ ' 'a-z--')
+		[ "$label" = "$want" ] || fail "$sample classified as '$label'"
+	done
+}
