@@ -297,4 +297,51 @@ int vgg_output_commit(vgg_output *o, vgg_error *err);
 /* Closes and removes the temporary file; frees `o`.  NULL is harmless. */
 void vgg_output_abort(vgg_output *o);
 
+/* ---- Foreign weights, read into a set of named float32 tensors (tensor_set.c) ----
+ * The converter's readers (caffe.c; torch.c over pickle.c and zip.c) fill one; only
+ * vgg-convert knows their formats, and the net reads our weights files alone. */
+
+typedef struct vgg_tensor_set vgg_tensor_set;
+
+typedef struct vgg_set_tensor {
+	const char *name;
+	int ndim;
+	int64_t shape[VGG_MAX_DIMS];
+	uint64_t numel;
+	float *data;               /* owned by the set */
+} vgg_set_tensor;
+
+vgg_tensor_set *vgg_tensor_set_new(void);
+void vgg_tensor_set_free(vgg_tensor_set *set);
+/* Adds a tensor, taking ownership of `data` (malloc'd, numel floats) also on failure;
+ * a name already in the set is refused. */
+int vgg_tensor_set_add(vgg_tensor_set *set, const char *name, int ndim, const int64_t *shape,
+                       float *data, vgg_error *err);
+size_t vgg_tensor_set_count(const vgg_tensor_set *set);
+const vgg_set_tensor *vgg_tensor_set_at(const vgg_tensor_set *set, size_t i);
+const vgg_set_tensor *vgg_tensor_set_find(const vgg_tensor_set *set, const char *name);
+
+/*
+ * PyTorch .pth/.pt files, detected by content: the zip serialization (torch >= 1.6) and the
+ * legacy one.  The tensors are named as in the state_dict, with a checkpoint wrapper
+ * (state_dict, model, model_state_dict) and DataParallel's "module." prefix removed;
+ * float32, float16 and bfloat16 storages, any offset and stride.  The pickle is never
+ * executed: a global outside what tensors need is refused (torch.c, pickle.c, zip.c).
+ */
+int vgg_torch_read(const void *data, size_t size, const char *name, vgg_tensor_set **out,
+                   vgg_error *err);
+/* Whether the bytes start like a .pth file (zip or legacy pickle). */
+int vgg_torch_detect(const void *data, size_t size);
+
+/*
+ * Caffe .caffemodel files (binary NetParameter; V1 `layers` or V2 `layer`): each layer with
+ * blobs gives LAYER.weight and LAYER.bias, float or double data; legacy 4-D blob dims are
+ * kept for convolutions [O,C,K,K] and lose their leading 1s for FC weights [M,N] and biases
+ * [N] (caffe.c).
+ */
+int vgg_caffe_read(const void *data, size_t size, const char *name, vgg_tensor_set **out,
+                   vgg_error *err);
+/* Whether the bytes parse as the start of a NetParameter with layers. */
+int vgg_caffe_detect(const void *data, size_t size);
+
 #endif

@@ -33,9 +33,9 @@ config_mk() {
 	assert_output usr
 }
 
-@test "bin/vgg-inspect, bin/vgg-rf and bin/vgg-predict are installed and run from there" {
+@test "bin/vgg-inspect, vgg-rf, vgg-predict and vgg-convert are installed and run from there" {
 	local tool
-	for tool in vgg-inspect vgg-rf vgg-predict; do
+	for tool in vgg-inspect vgg-rf vgg-predict vgg-convert; do
 		[ -f "$ROOT/usr/bin/$tool" ] || fail "missing $ROOT/usr/bin/$tool"
 		[ -x "$ROOT/usr/bin/$tool" ] || fail "$ROOT/usr/bin/$tool is not executable"
 		run -0 --separate-stderr "$ROOT/usr/bin/$tool" --version
@@ -68,7 +68,8 @@ config_mk() {
 
 @test "man pages: vgg-inspect.1, vgg-rf.1, vgg-predict.1, vgg-config.5, vgg-weights.5" {
 	local page
-	for page in man1/vgg-inspect.1 man1/vgg-rf.1 man1/vgg-predict.1 man5/vgg-config.5 \
+	for page in man1/vgg-inspect.1 man1/vgg-rf.1 man1/vgg-predict.1 man1/vgg-convert.1 \
+		man5/vgg-config.5 \
 		man5/vgg-weights.5; do
 		[ -f "$ROOT/usr/share/man/$page" ] || fail "missing share/man/$page"
 		cmp "$TOP/man/${page#*/}" "$ROOT/usr/share/man/$page"

@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# vgg-convert: every input form to our weights file, checked by running the result against
+# the reference's outputs (torch for .pth and safetensors, OpenCV's dnn for .caffemodel);
+# every option; bad input.
+load test_helper
+bats_require_minimum_version 1.5.0
+
+setup() {
+	C=$TOP/tests/data/convert
+	CAFFE=$TOP/tests/data/caffe
+	IN=$TOP/tests/data/net/input.npy
+	OUT=$BATS_TEST_TMPDIR/out.safetensors
+}
+
+# error_of WEIGHTS INPUT EXPECTED [LAYER]: the largest relative difference of our run.
+error_of() {
+	python3 "$BATS_TEST_DIRNAME/logits_error.py" "$VGG_BUILD/vgg-predict" "$@"
+}
+
+below() {
+	python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' "$1" "$2" ||
+		fail "relative error $1 is not below $2"
+}
+
+@test "PyTorch zip, legacy, module. prefixes, checkpoint dict: logits equal torch's" {
+	local form
+	for form in zip legacy module checkpoint; do
+		run -0 --separate-stderr vgg-convert "$C/vgg11.$form.pth" -o "$OUT"
+		assert_equal "$stderr" "vgg-convert: '$C/vgg11.$form.pth' (pytorch) holds a custom VGG: see vgg-inspect of the output"
+		run -0 error_of "$OUT" "$IN" "$C/vgg11.fc8.npy"
+		below "$output" 1e-4
+	done
+}
+
+@test "a hub's safetensors with torchvision names: logits equal torch's" {
+	run -0 vgg-convert "$C/vgg11.hub.safetensors" -o "$OUT"
+	run -0 error_of "$OUT" "$IN" "$C/vgg11.fc8.npy"
+	below "$output" 1e-4
+	run -0 vgg-inspect "$OUT"
+	assert_line --regexp '^  vgg\.source +vgg-convert 0\.1\.0 from .*'
+	assert_line --index 0 'custom: input 3x64x64, 10 classes'
+}
+
+@test "batch norm kept, or folded with --fold-bn: the same logits" {
+	run -0 vgg-convert "$C/vgg16_bn.zip.pth" -o "$OUT"
+	run -0 vgg-inspect "$OUT"
+	assert_line --regexp '^conv1_1\.bn\.running_var +F32 +\[2\] '
+	assert_line --regexp '^conv1_1 +conv\+bn '
+	run -0 error_of "$OUT" "$IN" "$C/vgg16_bn.fc8.npy"
+	below "$output" 1e-4
+	run -0 vgg-convert --fold-bn "$C/vgg16_bn.zip.pth" -o "$OUT"
+	run -0 vgg-inspect "$OUT"
+	refute_line --partial '.bn.'
+	assert_line --regexp '^conv1_1 +conv '
+	run -0 error_of "$OUT" "$IN" "$C/vgg16_bn.fc8.npy"
+	below "$output" 1e-4
+}
+
+@test "Caffe V1 and V2 files, float, double and unpacked data: logits equal OpenCV's dnn" {
+	local f
+	for f in v1 v2 double unpacked; do
+		run -0 vgg-convert "$CAFFE/$f.caffemodel" -o "$OUT"
+		# the last FC layer is fc4 in our names: the net has two pools
+		run -0 error_of "$OUT" "$CAFFE/input.npy" "$CAFFE/opencv.fc7.npy" fc4
+		below "$output" 1e-4
+	done
+	run -0 vgg-inspect "$OUT"
+	assert_line --regexp '^  vgg\.order +BGR$'
+	assert_line --regexp '^  vgg\.mean +103\.939,116\.779,123\.68$'
+	assert_line --regexp '^  vgg\.pool_round +ceil$'
+	assert_line --regexp '^  vgg\.resize_filter +cv-linear$'
+}
+
+@test "--mean sets Caffe's mean pixel; a malformed one is a usage error" {
+	run -0 vgg-convert --mean 100,110,120.5 "$CAFFE/v2.caffemodel" -o "$OUT"
+	run -0 vgg-inspect "$OUT"
+	assert_line --regexp '^  vgg\.mean +100,110,120\.5$'
+	run -2 --separate-stderr vgg-convert --mean 1,2 "$CAFFE/v2.caffemodel" -o "$OUT"
+	assert_equal "$stderr" "vgg-convert: --mean '1,2': expected three numbers B,G,R
+Try 'vgg-convert --help' for more information."
+}
+
+@test "-l and --labels store the labels; without them 10 classes have none" {
+	printf 'c%d\n' 0 1 2 3 4 5 6 7 8 9 >"$BATS_TEST_TMPDIR/labels.txt"
+	run -0 vgg-convert -l "$BATS_TEST_TMPDIR/labels.txt" "$C/vgg11.zip.pth" -o "$OUT"
+	run -0 vgg-predict -m "$OUT" -k 1 "$TOP/tests/data/photo.jpg"
+	assert_output --regexp $'\t[0-9]:[0-9.]+:c[0-9]$'
+	run -0 vgg-convert --labels "$BATS_TEST_TMPDIR/labels.txt" "$C/vgg11.zip.pth" -o "$OUT"
+	printf 'a\nb\n' >"$BATS_TEST_TMPDIR/two.txt"
+	cp "$OUT" "$BATS_TEST_TMPDIR/good"
+	run -1 --separate-stderr vgg-convert --labels "$BATS_TEST_TMPDIR/two.txt" "$C/vgg11.zip.pth" -o "$OUT"
+	assert_regex "$stderr" "2 labels for 10 classes"
+	cmp "$OUT" "$BATS_TEST_TMPDIR/good" || fail "a failed conversion replaced a good $OUT"
+	run ls "$BATS_TEST_TMPDIR"
+	refute_output --partial ".new."
+}
+
+@test "-a and --arch: a config that fits is taken; one that does not names the tensor" {
+	run -0 vgg-inspect --json "$C/../net/vgg11.safetensors"
+	local arch='input 64x64 conv3-2 maxpool conv3-4 maxpool conv3-8 conv3-8 maxpool conv3-16 conv3-16 maxpool conv3-16 conv3-16 maxpool FC-64 FC-64 FC-10 soft-max'
+	run -0 vgg-convert -a "$arch" "$C/vgg11.zip.pth" -o "$OUT"
+	run -0 error_of "$OUT" "$IN" "$C/vgg11.fc8.npy"
+	below "$output" 1e-4
+	# a failed conversion leaves a good file where it was, and makes none where there was none
+	cp "$OUT" "$BATS_TEST_TMPDIR/good"
+	run -1 --separate-stderr vgg-convert --arch vgg11 "$C/vgg11.zip.pth" -o "$OUT"
+	assert_equal "$stderr" "vgg-convert: '$C/vgg11.zip.pth': tensor 'features.0.weight' has 54 values, conv1_1 needs 1728"
+	cmp "$OUT" "$BATS_TEST_TMPDIR/good"
+	run -1 vgg-convert --arch vgg11 "$C/vgg11.zip.pth" -o "$BATS_TEST_TMPDIR/new.safetensors"
+	[ ! -e "$BATS_TEST_TMPDIR/new.safetensors" ]
+}
+
+@test "not a weights file, a missing file, a damaged file: one line, exit 1, no output" {
+	run -1 --separate-stderr vgg-convert "$TOP/tests/data/photo.jpg" -o "$OUT"
+	assert_equal "$stderr" "vgg-convert: '$TOP/tests/data/photo.jpg': not a PyTorch, Caffe or safetensors weights file"
+	run -1 --separate-stderr vgg-convert "$BATS_TEST_TMPDIR/nope.pth" -o "$OUT"
+	assert_equal "$stderr" "vgg-convert: cannot open '$BATS_TEST_TMPDIR/nope.pth': No such file or directory"
+	local bad
+	for bad in "$CAFFE"/bad-*.caffemodel; do
+		run -1 --separate-stderr vgg-convert "$bad" -o "$OUT"
+		assert_equal "${#stderr_lines[@]}" 1
+		assert_regex "$stderr" "^vgg-convert: .*$(basename "$bad")"
+	done
+	[ ! -e "$OUT" ] || fail "a failed conversion left $OUT"
+	run ls "$BATS_TEST_TMPDIR"
+	refute_output --partial '.tmp.'
+}
+
+@test "usage errors: no INPUT, no -o, two INPUTs, unknown option" {
+	run -2 --separate-stderr vgg-convert -o "$OUT"
+	assert_equal "${stderr_lines[0]}" "vgg-convert: no INPUT given"
+	run -2 --separate-stderr vgg-convert "$C/vgg11.zip.pth"
+	assert_equal "${stderr_lines[0]}" "vgg-convert: no OUTPUT given (-o FILE)"
+	run -2 --separate-stderr vgg-convert a b -o "$OUT"
+	assert_equal "${stderr_lines[0]}" "vgg-convert: one INPUT only, but 'b' follows 'a'"
+	run -2 --separate-stderr vgg-convert --bogus "$C/vgg11.zip.pth" -o "$OUT"
+	assert_equal "${stderr_lines[0]}" "vgg-convert: unknown option '--bogus'"
+	assert_equal "${stderr_lines[1]}" "Try 'vgg-convert --help' for more information."
+}
+
+@test "-h, --help and the man page list every option; -V, --version" {
+	local opt
+	run -0 vgg-convert --help
+	for opt in --output --arch --labels --mean --fold-bn --help --version; do
+		assert_output --partial -- "$opt"
+		grep -q -- "${opt//-/\\\\-}" "$TOP/man/vgg-convert.1" || fail "vgg-convert.1 lacks $opt"
+	done
+	run -0 vgg-convert -h
+	assert_line --index 0 'Usage: vgg-convert [OPTION]... INPUT -o OUTPUT'
+	run -0 vgg-convert -V
+	assert_output 'vgg-convert (vgg) 0.1.0'
+	run -0 vgg-convert --version
+	assert_output 'vgg-convert (vgg) 0.1.0'
+	command -v mandoc >/dev/null || skip "mandoc is not installed"
+	run -0 mandoc -Tlint "$TOP/man/vgg-convert.1"
+	assert_output ''
+}

@@ -1,0 +1,414 @@
+/*
+ * test_caffe.c: the .caffemodel reader (caffe.c over protobuf.c) against the files of
+ * tests/golden/make_caffe_goldens.py: names, order, shapes and values of the good files,
+ * one clear message for each hostile one, and detection by content.
+ */
+#include <stdlib.h>
+
+#include "protobuf.h"
+#include "tap.h"
+#include "vgg.h"
+
+#define MAX_EXPECTED 16
+
+static struct expected {
+	char name[64];
+	char dims[64];
+	int ndim;
+	int64_t shape[VGG_MAX_DIMS];
+	float *data;
+} expected[MAX_EXPECTED];
+static size_t expected_count;
+
+static const char *data_dir(void)
+{
+	const char *d = getenv("VGG_TESTDATA");
+	return d ? d : "tests/data";
+}
+
+static void data_path(char *path, size_t size, const char *name)
+{
+	snprintf(path, size, "%s/%s", data_dir(), name);
+}
+
+/* The whole file in a buffer of exactly its size, so that sanitizers see any overread. */
+static unsigned char *slurp(const char *name, size_t *size)
+{
+	char path[512];
+	data_path(path, sizeof path, name);
+	FILE *f = fopen(path, "rb");
+	unsigned char *data = NULL;
+	long n;
+	if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (data = malloc(n ? (size_t)n : 1)) && fread(data, 1, (size_t)n, f) == (size_t)n) {
+		*size = (size_t)n;
+	} else {
+		printf("# cannot read %s\n", path);
+		free(data);
+		data = NULL;
+	}
+	if (f)
+		fclose(f);
+	return data;
+}
+
+static void dims_text(char *buf, size_t size, int ndim, const int64_t *shape)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < ndim && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? "x" : "", (long long)shape[i]);
+}
+
+/* expected.txt names and dims each tensor; expected.npy holds their values in that order. */
+static int load_expected(void)
+{
+	char path[512], npy[512];
+	data_path(path, sizeof path, "caffe/expected.txt");
+	data_path(npy, sizeof npy, "caffe/expected.npy");
+	FILE *f = fopen(path, "r"), *g = fopen(npy, "rb");
+	int ok = f && g;
+	while (ok && expected_count < MAX_EXPECTED) {
+		struct expected *e = &expected[expected_count];
+		char dims[64];
+		vgg_error err;
+		if (fscanf(f, "%63s %63s", e->name, e->dims) != 2)
+			break;
+		ok = vgg_npy_read(g, npy, &e->ndim, e->shape, &e->data, &err) == VGG_OK;
+		if (!ok) {
+			printf("# %s\n", err.msg);
+			break;
+		}
+		dims_text(dims, sizeof dims, e->ndim, e->shape);
+		ok = strcmp(dims, e->dims) == 0;
+		expected_count++;
+	}
+	if (f)
+		fclose(f);
+	if (g)
+		fclose(g);
+	return ok && expected_count > 0;
+}
+
+static int contains(const char *s, const char *part)
+{
+	return strstr(s, part) != NULL;
+}
+
+/* Reads `name` under the data directory, named by its path in messages. */
+static int read_caffe(const char *name, vgg_tensor_set **out, vgg_error *err)
+{
+	char path[512];
+	size_t size = 0;
+	unsigned char *data = slurp(name, &size);
+	data_path(path, sizeof path, name);
+	*out = NULL;
+	if (!data) {
+		snprintf(err->msg, sizeof err->msg, "cannot read '%.400s'", path);
+		return VGG_EIO;
+	}
+	int rc = vgg_caffe_read(data, size, path, out, err);
+	free(data);
+	return rc;
+}
+
+static void test_good(const char *file)
+{
+	char name[128], dims[64];
+	vgg_tensor_set *set;
+	vgg_error err;
+	snprintf(name, sizeof name, "caffe/%s", file);
+	int rc = read_caffe(name, &set, &err);
+	CHECK_EQ_INT(rc, VGG_OK, "%s reads", file);
+	if (rc) {
+		printf("# %s\n", err.msg);
+		return;
+	}
+	CHECK_EQ_INT(vgg_tensor_set_count(set), expected_count, "%s: %zu tensors", file,
+	             expected_count);
+	for (size_t i = 0; i < expected_count && i < vgg_tensor_set_count(set); i++) {
+		const vgg_set_tensor *t = vgg_tensor_set_at(set, i);
+		const struct expected *e = &expected[i];
+		dims_text(dims, sizeof dims, t->ndim, t->shape);
+		CHECK(strcmp(t->name, e->name) == 0 && strcmp(dims, e->dims) == 0,
+		      "%.40s: tensor %zu is %.40s %.40s", file, i, e->name, e->dims);
+		if (strcmp(t->name, e->name) || strcmp(dims, e->dims))
+			printf("#   got %s %s\n", t->name, dims);
+		else
+			CHECK(memcmp(t->data, e->data, t->numel * sizeof *t->data) == 0,
+			      "%.40s: %.40s has the expected values", file, e->name);
+	}
+	vgg_tensor_set_free(set);
+}
+
+/* A hostile file: refused with VGG_EPARSE, a message naming it and saying `why`. */
+static void test_bad(const char *file, const char *why)
+{
+	char name[128], path[512];
+	vgg_tensor_set *set = NULL;
+	vgg_error err = {0, ""};
+	snprintf(name, sizeof name, "caffe/%s", file);
+	data_path(path, sizeof path, name);
+	int rc = read_caffe(name, &set, &err);
+	char quoted[530];
+	snprintf(quoted, sizeof quoted, "'%s'", path);
+	int ok = rc == VGG_EPARSE && !set && contains(err.msg, quoted) && contains(err.msg, why);
+	CHECK(ok, "%s is refused: ...%s...", file, why);
+	printf("#   %s\n", err.msg);
+	vgg_tensor_set_free(set);
+}
+
+/*
+ * Every proper prefix of a good file: refused with a message naming it, or, where the cut
+ * falls between two layers (a protobuf message has no end mark), read as the layers before
+ * the cut.
+ */
+static void test_prefixes(const char *file)
+{
+	char name[128];
+	size_t size, refused = 0, wrong = 0;
+	snprintf(name, sizeof name, "caffe/%s", file);
+	unsigned char *data = slurp(name, &size);
+	for (size_t n = 0; data && n < size; n++) {
+		unsigned char *cut = malloc(n ? n : 1);
+		vgg_tensor_set *set = NULL;
+		vgg_error err = {0, ""};
+		memcpy(cut, data, n);
+		int rc = vgg_caffe_read(cut, n, "prefix", &set, &err);
+		int ok = rc == VGG_OK ? set && vgg_tensor_set_count(set) <= expected_count
+		         : rc == VGG_EPARSE && !set && contains(err.msg, "'prefix'");
+		for (size_t i = 0; ok && set && i < vgg_tensor_set_count(set); i++) {
+			const vgg_set_tensor *t = vgg_tensor_set_at(set, i);
+			ok = strcmp(t->name, expected[i].name) == 0 &&
+			     memcmp(t->data, expected[i].data, t->numel * sizeof *t->data) == 0;
+		}
+		if (!ok && !wrong++)
+			printf("#   prefix of %zu bytes: %d %s\n", n, rc, err.msg);
+		refused += rc != VGG_OK;
+		vgg_tensor_set_free(set);
+		free(cut);
+	}
+	CHECK(data && wrong == 0 && refused > 0,
+	      "%zu proper prefixes of %s: %zu refused, the rest read as their first layers",
+	      data ? size : 0, file, refused);
+	free(data);
+}
+
+/* One flipped byte at every position: read or refused, never a crash (the sanitizers and
+ * valgrind judge the rest). */
+static void test_mutations(const char *file)
+{
+	char name[128];
+	size_t size, refused = 0, unnamed = 0;
+	snprintf(name, sizeof name, "caffe/%s", file);
+	unsigned char *data = slurp(name, &size);
+	for (size_t i = 0; data && i < size; i++) {
+		unsigned char *copy = malloc(size);
+		vgg_tensor_set *set = NULL;
+		vgg_error err = {0, ""};
+		memcpy(copy, data, size);
+		copy[i] ^= i % 2 ? 0x80 : 0x07;    /* a varint's continuation bit; a wire type */
+		int rc = vgg_caffe_read(copy, size, "mutant", &set, &err);
+		if (rc) {
+			refused++;
+			unnamed += !contains(err.msg, "'mutant'") || set;
+		}
+		vgg_tensor_set_free(set);
+		free(copy);
+	}
+	CHECK(data && refused > 0 && unnamed == 0,
+	      "%s with one byte changed: %zu of %zu refused, each naming the file", file, refused,
+	      size);
+	free(data);
+}
+
+/* ---- protobuf.c on its own: what no Caffe file can reach ---- */
+
+static size_t put_varint(unsigned char *p, uint64_t v)
+{
+	size_t n = 0;
+	do {
+		p[n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	return n;
+}
+
+static void test_protobuf(void)
+{
+	vgg__pb_msg m;
+	vgg__pb_field f;
+	uint64_t v;
+
+	/* Messages nested 20 deep: entering stops at the bound with a message. */
+	unsigned char deep[64];
+	for (int i = 0; i < 20; i++) {
+		deep[2 * i] = 0x0a;                 /* field 1, LEN */
+		deep[2 * i + 1] = (unsigned char)(2 * (19 - i));
+	}
+	vgg__pb_init(&m, deep, 40);
+	int depth = 0, rc = 0;
+	while (vgg__pb_next(&m, &f) == 1) {
+		vgg__pb_msg sub;
+		if ((rc = vgg__pb_enter(&m, &f, &sub)))
+			break;
+		m = sub;
+		depth++;
+	}
+	CHECK(rc < 0 && depth == VGG__PB_MAX_DEPTH && contains(m.error, "nest more than 16"),
+	      "messages nested beyond %d are refused", VGG__PB_MAX_DEPTH);
+	printf("#   %s\n", m.error);
+
+	unsigned char buf[32];
+	size_t n = put_varint(buf, UINT64_MAX);
+	vgg__pb_init(&m, buf, n);
+	CHECK(n == 10 && vgg__pb_varint(&m, &v) == 1 && v == UINT64_MAX,
+	      "a 10-byte varint holds 2^64 - 1");
+	memset(buf, 0xff, 10);
+	buf[10] = 0x01;
+	vgg__pb_init(&m, buf, 11);
+	CHECK(vgg__pb_varint(&m, &v) < 0 && contains(m.error, "longer than 10 bytes"),
+	      "an 11-byte varint is refused");
+	buf[9] = 0x02;
+	vgg__pb_init(&m, buf, 10);
+	CHECK(vgg__pb_varint(&m, &v) < 0 && contains(m.error, "overflows 64 bits"),
+	      "a varint over 64 bits is refused");
+
+	/* A negative int32, as protobuf writes it: sign-extended to 10 bytes. */
+	buf[0] = 0x08;
+	n = 1 + put_varint(buf + 1, (uint64_t)(int64_t)-3);
+	vgg__pb_init(&m, buf, n);
+	CHECK(vgg__pb_next(&m, &f) == 1 && f.number == 1 && f.wire == VGG__PB_VARINT &&
+	      (int64_t)f.u == -3 && vgg__pb_next(&m, &f) == 0, "a negative int32 reads as -3");
+
+	/* Floats and doubles, unpacked and packed. */
+	float x = 1.5f, got[4];
+	double d = -0.25;
+	n = 0;
+	buf[n++] = 0x2d;                            /* field 5, I32 */
+	memcpy(buf + n, &x, 4);
+	n += 4;
+	buf[n++] = 0x41;                            /* field 8, I64 */
+	memcpy(buf + n, &d, 8);
+	n += 8;
+	buf[n++] = 0x2a;                            /* field 5, LEN */
+	buf[n++] = 8;
+	memcpy(buf + n, &x, 4);
+	memcpy(buf + n + 4, &x, 4);
+	n += 8;
+	vgg__pb_init(&m, buf, n);
+	uint64_t floats = 0, doubles = 0, written = 0;
+	while (vgg__pb_next(&m, &f) == 1) {
+		if (vgg__pb_fixed_count(&m, &f, f.number == 5 ? 4 : 8,
+		                        f.number == 5 ? &floats : &doubles) == 0)
+			written += vgg__pb_fixed_floats(&f, f.number == 5 ? 4 : 8, got + written);
+	}
+	CHECK(floats == 3 && doubles == 1 && written == 4 && got[0] == 1.5f && got[1] == -0.25f &&
+	      got[2] == 1.5f && got[3] == 1.5f, "floats and doubles, packed and not");
+	buf[0] = 0x2e;                              /* field 5, wire type 6: no such type */
+	vgg__pb_init(&m, buf, n);
+	CHECK(vgg__pb_next(&m, &f) < 0 && contains(m.error, "wire type 6"),
+	      "wire type 6 is refused");
+	buf[0] = 0x0b;                              /* field 1, start group */
+	vgg__pb_init(&m, buf, n);
+	CHECK(vgg__pb_next(&m, &f) < 0 && contains(m.error, "group"), "groups are refused");
+	buf[0] = 0x00;
+	vgg__pb_init(&m, buf, n);
+	CHECK(vgg__pb_next(&m, &f) < 0 && contains(m.error, "field number 0"),
+	      "field number 0 is refused");
+	vgg__pb_init(&m, NULL, 0);
+	CHECK(vgg__pb_next(&m, &f) == 0, "an empty message has no field");
+}
+
+/* ---- Detection ---- */
+
+static void test_detect(void)
+{
+	static const char *const caffe[] = {"caffe/v2.caffemodel", "caffe/v1.caffemodel",
+	                                    "caffe/double.caffemodel", "caffe/unpacked.caffemodel",
+	                                    "caffe/deep.caffemodel"};
+	static const char *const others[] = {"small-rgb.png", "photo.jpg", "small.ppm",
+	                                     "net/vgg11.safetensors", "caffe/input.npy",
+	                                     "caffe/net.prototxt", "caffe/caffe.proto"};
+	for (size_t i = 0; i < sizeof caffe / sizeof *caffe; i++) {
+		size_t size;
+		unsigned char *data = slurp(caffe[i], &size);
+		CHECK(data && vgg_caffe_detect(data, size), "%s is detected", caffe[i]);
+		CHECK(data && size > 64 && vgg_caffe_detect(data, 64),
+		      "%s is detected from its first 64 bytes", caffe[i]);
+		free(data);
+	}
+	for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+		size_t size;
+		unsigned char *data = slurp(others[i], &size);
+		CHECK(data && !vgg_caffe_detect(data, size), "%s is not taken for Caffe", others[i]);
+		free(data);
+	}
+	static const struct {
+		const char *what;
+		unsigned char bytes[24];
+	} headers[] = {
+		{"a PNG header", {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H',
+		                  'D', 'R'}},
+		{"a JPEG header", {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0, 1, 1}},
+		{"a zip header", {'P', 'K', 3, 4, 20, 0, 8, 8, 0, 0, 0, 0, 0, 0}},
+		{"a safetensors header", {0x0a, 0, 0, 0, 0, 0, 0, 0, '{', '"', 'a', '"', ':', '{',
+		                          '}', '}'}},
+		{"a torch pickle", {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a,
+		                    0xa8, 0x50, 0x19, 0x2e}},
+		{"an npy header", {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0x76, 0}},
+		{"a NetParameter with a name and no layer", {0x0a, 0x03, 'v', 'g', 'g'}},
+	};
+	for (size_t i = 0; i < sizeof headers / sizeof *headers; i++)
+		CHECK(!vgg_caffe_detect(headers[i].bytes, sizeof headers[i].bytes),
+		      "%s is not taken for Caffe", headers[i].what);
+	CHECK(!vgg_caffe_detect(NULL, 0), "no bytes are not taken for Caffe");
+
+	unsigned char noise[256];
+	uint32_t state = 2014;
+	int taken = 0;
+	for (int round = 0; round < 10000; round++) {
+		for (size_t i = 0; i < sizeof noise; i++) {
+			state = state * 1664525u + 1013904223u;
+			noise[i] = (unsigned char)(state >> 24);
+		}
+		taken += vgg_caffe_detect(noise, sizeof noise);
+	}
+	CHECK_EQ_INT(taken, 0, "10000 buffers of random bytes are not taken for Caffe");
+}
+
+int main(void)
+{
+	int loaded = load_expected();
+	CHECK(loaded, "expected tensors load from caffe/expected.txt and expected.npy");
+	if (loaded) {
+		test_good("v2.caffemodel");
+		test_good("v1.caffemodel");
+		test_good("double.caffemodel");
+		test_good("unpacked.caffemodel");
+		test_good("deep.caffemodel");
+	}
+	test_bad("bad-truncated.caffemodel", "truncated");
+	test_bad("bad-length.caffemodel", "needs 1099511627776 bytes, 3 remain");
+	test_bad("bad-nested-length.caffemodel", "needs 100 bytes, but its message has 10 left");
+	test_bad("bad-count.caffemodel", "layer 'conv1_1': blob 0 holds 5 values, but its dims "
+	         "2x3x1x1 make 6");
+	test_bad("bad-huge-dims.caffemodel", "layer 'conv1_1': blob 0's dims overflow");
+	test_bad("bad-big-dims.caffemodel", "blob 0 holds 1 values, but its dims 1x1x65536x65536 "
+	         "make 4294967296");
+	test_bad("bad-negative-dim.caffemodel", "layer 'fc6': blob 0 has dim -1");
+	test_bad("bad-mixed.caffemodel", "mixes the V1 'layers' field (2) and the V2 'layer'");
+	test_bad("bad-group.caffemodel", "group");
+	test_bad("bad-varint.caffemodel", "longer than 10 bytes");
+	test_bad("bad-packed.caffemodel", "not a multiple of 4");
+	test_bad("bad-three-blobs.caffemodel", "layer 'conv1_1' has 3 blobs");
+	test_bad("bad-batchnorm.caffemodel", "layer 'bn1' is a BatchNorm layer");
+	test_bad("bad-no-weights.caffemodel", "no layer has weights");
+	test_prefixes("v1.caffemodel");
+	test_mutations("v2.caffemodel");
+	test_protobuf();
+	test_detect();
+	for (size_t i = 0; i < expected_count; i++)
+		free(expected[i].data);
+	return tap_done();
+}
