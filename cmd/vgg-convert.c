@@ -26,7 +26,7 @@ static void usage(void)
 	       "Convert VGG weights to a vgg weights file (vgg-weights(5)).  INPUT's format is\n"
 	       "told by its content: PyTorch .pth/.pt (zip or legacy serialization: torchvision\n"
 	       "names, a checkpoint dict, DataParallel's module. prefix), Caffe .caffemodel (V1\n"
-	       "or V2), or safetensors with torchvision or timm names.\n"
+	       "or V2), safetensors with torchvision or timm names, or a vgg weights file.\n"
 	       "\n"
 	       "  -o, --output FILE     the weights file to write (required)\n"
 	       "  -a, --arch CONFIG     the network, as vgg-config(5) names or writes it, instead\n"
@@ -34,15 +34,21 @@ static void usage(void)
 	       "  -l, --labels FILE     class labels, one per line [ImageNet's for 1000 classes]\n"
 	       "      --mean B,G,R      Caffe's mean pixel [103.939,116.779,123.68]\n"
 	       "      --fold-bn         fold batch norm into the conv weights\n"
+	       "  -t, --to FORMAT       weights (vgg-weights(5), the default), pytorch (a zip\n"
+	       "                        .pth state_dict with torchvision's names), or npy (OUTPUT\n"
+	       "                        is a new directory of NAME.npy files, our names)\n"
 	       "  -h, --help            show this help and exit\n"
 	       "  -V, --version         show the version and exit\n"
 	       "\n"
 	       "Exit status: 0 success, 1 bad input, 2 usage error.  See vgg-convert(1).\n");
 }
 
+enum target { TO_WEIGHTS, TO_PYTORCH, TO_NPY };
+
 struct options {
 	const char *input, *output, *arch, *labels, *mean;
 	int fold_bn;
+	enum target to;
 };
 
 static void parse_options(int argc, char **argv, struct options *o)
@@ -51,18 +57,29 @@ static void parse_options(int argc, char **argv, struct options *o)
 	static const struct option longs[] = {
 		{"output", required_argument, 0, 'o'}, {"arch", required_argument, 0, 'a'},
 		{"labels", required_argument, 0, 'l'}, {"mean", required_argument, 0, OPT_MEAN},
-		{"fold-bn", no_argument, 0, OPT_FOLD_BN}, {"help", no_argument, 0, 'h'},
+		{"fold-bn", no_argument, 0, OPT_FOLD_BN}, {"to", required_argument, 0, 't'},
+		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},      {0, 0, 0, 0}
 	};
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:a:l:hV", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:a:l:t:hV", longs, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->output = optarg; break;
 		case 'a': o->arch = optarg; break;
 		case 'l': o->labels = optarg; break;
 		case OPT_MEAN: o->mean = optarg; break;
 		case OPT_FOLD_BN: o->fold_bn = 1; break;
+		case 't':
+			if (strcmp(optarg, "weights") == 0)
+				o->to = TO_WEIGHTS;
+			else if (strcmp(optarg, "pytorch") == 0)
+				o->to = TO_PYTORCH;
+			else if (strcmp(optarg, "npy") == 0)
+				o->to = TO_NPY;
+			else
+				cli_usage_error("--to '%s': expected weights, pytorch or npy", optarg);
+			break;
 		default: cli_common_option(c, argv, usage);
 		}
 	}
@@ -103,13 +120,19 @@ static void read_input(const char *path, struct input *in)
 	close(fd);
 }
 
-/* A hub's safetensors file as a tensor set, its names kept. */
-static vgg_tensor_set *read_safetensors(const char *path)
+/* A safetensors file as a tensor set, its names kept; *config gets a vgg weights file's
+ * vgg.config (else NULL) and *ceil its pooling. */
+static vgg_tensor_set *read_safetensors(const char *path, char **config, int *ceil)
 {
 	vgg_weights *w;
 	vgg_error err;
 	if (vgg_weights_open(path, &w, &err))
 		cli_fail("%s", err.msg);
+	const char *text = vgg_weights_meta(w, "vgg.config");
+	const char *round = vgg_weights_meta(w, "vgg.pool_round");
+	if (text && !(*config = strdup(text)))
+		cli_fail("out of memory");
+	*ceil = round && strcmp(round, "ceil") == 0;
 	vgg_tensor_set *set = vgg_tensor_set_new();
 	if (!set)
 		cli_fail("out of memory");
@@ -206,7 +229,7 @@ static void map_torchvision(const vgg_tensor_set *set, const char *input, struct
 	}
 }
 
-/* Caffe's own names: convB_I in blocks, fcN after them. */
+/* Caffe's own names, which ours are: convB_I in blocks (with convB_I.bn.*), fcN after. */
 static void map_caffe(const vgg_tensor_set *set, const char *input, struct found_net *net)
 {
 	for (int b = 1; b < 10; b++) {
@@ -219,6 +242,12 @@ static void map_caffe(const vgg_tensor_set *set, const char *input, struct found
 			struct found l = {0, b, w, NULL, {0}};
 			snprintf(name, sizeof name, "conv%d_%d.bias", b, i);
 			l.bias = vgg_tensor_set_find(set, name);
+			static const char *const parts[4] = {"weight", "bias", "running_mean",
+			                                     "running_var"};
+			for (int p = 0; p < 4; p++) {
+				snprintf(name, sizeof name, "conv%d_%d.bn.%s", b, i, parts[p]);
+				l.bn[p] = vgg_tensor_set_find(set, name);
+			}
 			add_layer(net, l, input);
 		}
 	}
@@ -356,7 +385,11 @@ static const vgg_set_tensor *need(const vgg_set_tensor *t, const char *what, con
 	return t;
 }
 
-/* Writes every found layer's tensors under our names, as the layout of `cfg` names them. */
+/*
+ * Writes every found layer's tensors under the names of the output: ours, as the layout of
+ * `cfg` names them, or torchvision's, whose `features` index counts conv, batch norm, ReLU
+ * and pool modules and whose classifier puts ReLU and dropout between the FC layers.
+ */
 static void add_weights(vgg_weights_writer *wr, const struct found_net *net, vgg_config *cfg,
                         const struct options *o, vgg_tensor_set *keep)
 {
@@ -364,11 +397,25 @@ static void add_weights(vgg_weights_writer *wr, const struct found_net *net, vgg
 	vgg_error err;
 	if (vgg_layout_new(cfg, 0, 0, 0, &lay, &err))
 		cli_fail("'%s': %s", o->input, err.msg);
-	int k = 0;
+	int k = 0, feature = 0, fc = 0;
 	for (size_t i = 0; i < vgg_layout_count(lay); i++) {
 		const vgg_layer_info *info = vgg_layout_layer(lay, i);
-		if (info->kind != VGG_LAYER_CONV && info->kind != VGG_LAYER_FC)
+		char prefix[48], bn_prefix[48];
+		if (info->kind != VGG_LAYER_CONV && info->kind != VGG_LAYER_FC) {
+			feature += info->kind == VGG_LAYER_POOL || info->kind == VGG_LAYER_LRN;
 			continue;
+		}
+		int keep_bn = info->batch_norm && !o->fold_bn;
+		if (o->to != TO_PYTORCH) {
+			snprintf(prefix, sizeof prefix, "%s", info->name);
+			snprintf(bn_prefix, sizeof bn_prefix, "%s.bn", info->name);
+		} else if (info->kind == VGG_LAYER_CONV) {
+			snprintf(prefix, sizeof prefix, "features.%d", feature);
+			snprintf(bn_prefix, sizeof bn_prefix, "features.%d", feature + 1);
+			feature += keep_bn ? 3 : 2;
+		} else {
+			snprintf(prefix, sizeof prefix, "classifier.%d", 3 * fc++);
+		}
 		if (k == net->count)
 			cli_fail("'%s': the config has more weight layers than the %d found", o->input,
 			         net->count);
@@ -405,20 +452,20 @@ static void add_weights(vgg_weights_writer *wr, const struct found_net *net, vgg
 			snprintf(name, sizeof name, "%s.folded.bias", info->name);
 			if (vgg_tensor_set_add(keep, name, 1, bias_shape, bb, &err))
 				cli_fail("%s", err.msg);
-			snprintf(name, sizeof name, "%s.weight", info->name);
+			snprintf(name, sizeof name, "%s.weight", prefix);
 			add_tensor(wr, name, vgg_tensor_set_at(keep, vgg_tensor_set_count(keep) - 2), 4,
 			           conv_shape, o->input);
-			snprintf(name, sizeof name, "%s.bias", info->name);
+			snprintf(name, sizeof name, "%s.bias", prefix);
 			add_tensor(wr, name, vgg_tensor_set_at(keep, vgg_tensor_set_count(keep) - 1), 1,
 			           bias_shape, o->input);
 			continue;
 		}
-		snprintf(name, sizeof name, "%s.weight", info->name);
+		snprintf(name, sizeof name, "%s.weight", prefix);
 		if (info->kind == VGG_LAYER_FC)
 			add_tensor(wr, name, l->weight, 2, fc_shape, o->input);
 		else
 			add_tensor(wr, name, l->weight, 4, conv_shape, o->input);
-		snprintf(name, sizeof name, "%s.bias", info->name);
+		snprintf(name, sizeof name, "%s.bias", prefix);
 		add_tensor(wr, name, b, 1, bias_shape, o->input);
 		static const char *const parts[4] = {"weight", "bias", "running_mean", "running_var"};
 		for (int p = 0; info->batch_norm && p < 4; p++) {
@@ -427,7 +474,7 @@ static void add_weights(vgg_weights_writer *wr, const struct found_net *net, vgg
 			if (t->numel != (uint64_t)info->out_c)
 				cli_fail("'%s': tensor '%s' has %llu values, %s needs %d", o->input, t->name,
 				         (unsigned long long)t->numel, info->name, info->out_c);
-			snprintf(name, sizeof name, "%s.bn.%s", info->name, parts[p]);
+			snprintf(name, sizeof name, "%s.%s", bn_prefix, parts[p]);
 			add_tensor(wr, name, t, 1, bias_shape, o->input);
 		}
 	}
@@ -458,6 +505,71 @@ static char *read_labels(const char *path)
 	return text;
 }
 
+/* A temporary name beside `path`, reserved on disk. */
+static char *temp_beside(const char *path)
+{
+	char *tmp = malloc(strlen(path) + 16);
+	if (!tmp)
+		cli_fail("out of memory");
+	sprintf(tmp, "%s.new.XXXXXX", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0)
+		cli_fail("cannot write '%s': %s", path, strerror(errno));
+	close(fd);
+	return tmp;
+}
+
+static void replace(char *tmp, const char *path)
+{
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		cli_fail("cannot write '%s': %s", path, strerror(e));
+	}
+	free(tmp);
+}
+
+/* Written beside OUTPUT and loaded as a net first: only a file vgg-predict takes replaces
+ * whatever OUTPUT was. */
+static void write_weights(vgg_weights_writer *wr, const struct options *o)
+{
+	vgg_error err;
+	vgg_net *check;
+	char *tmp = temp_beside(o->output);
+	if (vgg_weights_writer_write(wr, tmp, &err)) {
+		unlink(tmp);
+		cli_fail("cannot write '%s': %s", o->output, err.msg);
+	}
+	if (vgg_net_load(tmp, &check, &err)) {
+		unlink(tmp);
+		cli_fail("'%s' does not convert to a usable net: %s", o->input, err.msg);
+	}
+	vgg_net_free(check);
+	replace(tmp, o->output);
+}
+
+/* The .pth is read back by our own reader before it replaces OUTPUT. */
+static void write_pytorch(vgg_weights_writer *wr, const struct options *o)
+{
+	vgg_error err;
+	struct input back;
+	vgg_tensor_set *set;
+	char *tmp = temp_beside(o->output);
+	if (vgg_weights_writer_write_torch(wr, tmp, &err)) {
+		unlink(tmp);
+		cli_fail("cannot write '%s': %s", o->output, err.msg);
+	}
+	read_input(tmp, &back);
+	int rc = vgg_torch_read(back.data, back.size, tmp, &set, &err);
+	munmap(back.data, back.size);
+	if (rc) {
+		unlink(tmp);
+		cli_fail("'%s' does not read back: %s", o->output, err.msg);
+	}
+	vgg_tensor_set_free(set);
+	replace(tmp, o->output);
+}
+
 static void set_meta(vgg_weights_writer *wr, const char *key, const char *value)
 {
 	vgg_error err;
@@ -476,9 +588,12 @@ int main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	read_input(o.input, &in);
 	enum cli_file_kind kind = cli_file_kind(o.input);
+	char *own_config = NULL;
+	int own_ceil = 0, inferred_said = 0;
 	if (kind == CLI_FILE_WEIGHTS) {
-		set = read_safetensors(o.input);
-		net.format = "safetensors";
+		set = read_safetensors(o.input, &own_config, &own_ceil);
+		net.format = own_config ? "vgg weights" : "safetensors";
+		net.caffe = own_config != NULL;
 	} else if (vgg_torch_detect(in.data, in.size)) {
 		if (vgg_torch_read(in.data, in.size, o.input, &set, &err))
 			cli_fail("%s", err.msg);
@@ -498,10 +613,14 @@ int main(int argc, char **argv)
 	else
 		map_torchvision(set, o.input, &net);
 
-	char *inferred = infer_config(&net, o.input);
+	char *inferred = own_config ? own_config : infer_config(&net, o.input);
 	vgg_config *cfg;
 	const char *name = known_name(inferred);
-	if (o.arch) {
+	if (own_config && !o.arch) {
+		if (vgg_config_parse(own_config, "vgg.config", &cfg, &err))
+			cli_fail("'%s': %s", o.input, err.msg);
+		vgg_config_set_pool_ceil(cfg, own_ceil);
+	} else if (o.arch) {
 		if (vgg_config_load(o.arch, &cfg, &err))
 			cli_fail("--arch: %s", err.msg);
 		int classes = net.count && net.layers[net.count - 1].fc
@@ -512,8 +631,7 @@ int main(int argc, char **argv)
 	} else {
 		if (vgg_config_parse(inferred, "inferred", &cfg, &err))
 			cli_fail("'%s': the tensors describe no valid network: %s", o.input, err.msg);
-		fprintf(stderr, "%s: '%s' (%s) holds %s\n", cli_prog, o.input, net.format,
-		        name ? name : "a custom VGG: see vgg-inspect of the output");
+		inferred_said = 1;
 	}
 	vgg_weights_writer *wr = vgg_weights_writer_new();
 	vgg_tensor_set *keep = vgg_tensor_set_new();
@@ -549,32 +667,18 @@ int main(int argc, char **argv)
 		set_meta(wr, "vgg.label_list", "imagenet");
 	free(labels);
 	free(text);
-	/* Written beside OUTPUT and loaded as a net first: only a file vgg-predict takes
-	 * replaces whatever OUTPUT was. */
-	char *tmp = malloc(strlen(o.output) + 16);
-	if (!tmp)
-		cli_fail("out of memory");
-	sprintf(tmp, "%s.new.XXXXXX", o.output);
-	int fd = mkstemp(tmp);
-	if (fd < 0)
-		cli_fail("cannot write '%s': %s", o.output, strerror(errno));
-	close(fd);
-	vgg_net *check;
-	if (vgg_weights_writer_write(wr, tmp, &err)) {
-		unlink(tmp);
-		cli_fail("cannot write '%s': %s", o.output, err.msg);
+	if (o.to == TO_NPY) {
+		if (vgg_weights_writer_write_npy_dir(wr, o.output, &err))
+			cli_fail("%s", err.msg);
+	} else if (o.to == TO_PYTORCH) {
+		write_pytorch(wr, &o);
+	} else {
+		write_weights(wr, &o);
 	}
-	if (vgg_net_load(tmp, &check, &err)) {
-		unlink(tmp);
-		cli_fail("'%s' does not convert to a usable net: %s", o.input, err.msg);
-	}
-	vgg_net_free(check);
-	if (rename(tmp, o.output) != 0) {
-		int e = errno;
-		unlink(tmp);
-		cli_fail("cannot write '%s': %s", o.output, strerror(e));
-	}
-	free(tmp);
+	/* Said once the output is written, so that a failure's one line stands alone. */
+	if (inferred_said)
+		fprintf(stderr, "%s: '%s' (%s) holds %s\n", cli_prog, o.input, net.format,
+		        name ? name : "a custom VGG: see vgg-inspect of the output");
 	vgg_weights_writer_free(wr);
 	vgg_tensor_set_free(keep);
 	vgg_tensor_set_free(set);

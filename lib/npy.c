@@ -11,6 +11,10 @@
  * We write v1.0 float32 arrays; we read v1 to v3 with dtypes f4, f8 and u1 in C order.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,4 +214,64 @@ int vgg_npy_read(FILE *f, const char *name, int *ndim, int64_t shape[VGG_MAX_DIM
 	*ndim = nd;
 	*data = out;
 	return VGG_OK;
+}
+
+/*
+ * A writer's tensors as DIR/NAME.npy, one file each.  They are written into a new directory
+ * beside DIR that is renamed to DIR at the end, so a failure leaves no DIR behind; an
+ * existing DIR is refused rather than mixed with.
+ */
+int vgg_weights_writer_write_npy_dir(vgg_weights_writer *wr, const char *dir, vgg_error *err)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		return vgg__fail(err, VGG_EIO, "cannot write '%s': it exists", dir);
+	size_t len = strlen(dir);
+	char *tmp = malloc(len + 16), *path = NULL;
+	if (!tmp)
+		return vgg__fail(err, VGG_ENOMEM, "out of memory");
+	memcpy(tmp, dir, len);
+	memcpy(tmp + len, ".tmp.XXXXXX", 12);
+	if (!mkdtemp(tmp)) {
+		int e = errno;
+		free(tmp);
+		return vgg__fail(err, VGG_EIO, "cannot write '%s': %s", dir, strerror(e));
+	}
+	size_t n = vgg__writer_count(wr), written = 0;
+	int rc = VGG_OK;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct vgg__pending *t = vgg__writer_tensor(wr, i);
+		free(path);
+		if (!(path = malloc(strlen(tmp) + strlen(t->name) + 8))) {
+			rc = vgg__fail(err, VGG_ENOMEM, "out of memory");
+			break;
+		}
+		sprintf(path, "%s/%s.npy", tmp, t->name);
+		FILE *f = fopen(path, "wb");
+		if (!f) {
+			rc = vgg__fail(err, VGG_EIO, "cannot write '%s': %s", path, strerror(errno));
+			break;
+		}
+		written++;
+		rc = vgg_npy_write(f, t->ndim, t->shape, t->data, err);
+		if (fclose(f) != 0 && !rc)
+			rc = vgg__fail(err, VGG_EIO, "cannot write '%s': %s", path, strerror(errno));
+	}
+	if (!rc && rename(tmp, dir) != 0)
+		rc = vgg__fail(err, VGG_EIO, "cannot write '%s': %s", dir, strerror(errno));
+	if (rc) {
+		for (size_t i = 0; i < written; i++) {
+			const struct vgg__pending *t = vgg__writer_tensor(wr, i);
+			char *p = malloc(strlen(tmp) + strlen(t->name) + 8);
+			if (p) {
+				sprintf(p, "%s/%s.npy", tmp, t->name);
+				unlink(p);
+				free(p);
+			}
+		}
+		rmdir(tmp);
+	}
+	free(path);
+	free(tmp);
+	return rc;
 }

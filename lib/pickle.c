@@ -25,7 +25,8 @@
  * torch.storage._load_from_bytes, which would unpickle a nested pickle with torch.load.
  * Each opcode makes at most one value and pushes at most one, so the stack, the memo (its
  * indices are bounded by the pickle's length) and every container stay proportional to
- * the input; nothing recurses.
+ * the input; the one copy, OrderedDict(pairs), is held to the pickle's length too.
+ * Nothing recurses.
  */
 #include <stdarg.h>
 #include <stdlib.h>

@@ -39,7 +39,7 @@ struct vgg__py {
 		int64_t i;                          /* BOOL, INT */
 		double f;                           /* FLOAT */
 		struct {
-			const char *s;              /* NUL-terminated; may hold NULs before */
+			const char *s;              /* NUL-terminated; len counts NULs inside */
 			size_t len;
 		} str;
 		struct {
@@ -69,7 +69,7 @@ struct vgg__py {
 /* An unpickler: the owner of every value and storage reference it makes. */
 struct vgg__pickle;
 
-/* `name` (the file, for messages) is not copied. */
+/* `name` (the file, for messages) is not copied.  NULL when out of memory. */
 struct vgg__pickle *vgg__pickle_new(const char *name);
 void vgg__pickle_free(struct vgg__pickle *p);
 
@@ -87,7 +87,7 @@ const struct vgg__py *vgg__pickle_storage(const struct vgg__pickle *p, size_t i)
 
 /* The value of a dict's string key `key` (the last one when repeated), or NULL. */
 const struct vgg__py *vgg__py_dict_get(const struct vgg__py *dict, const char *key);
-/* "None", "int", "tensor", ... for messages. */
+/* "None", "an int", "a tensor", ... for messages. */
 const char *vgg__py_kind_name(enum vgg__py_kind kind);
 /* Whether `v` is a STRING equal to `s`. */
 int vgg__py_is_string(const struct vgg__py *v, const char *s);

@@ -452,19 +452,21 @@ void vgg_tensor_to_float(const vgg_tensor_info *t, float *dst)
 
 /* ---- Writing ---- */
 
-struct pending {
-	char *name;
-	int ndim;
-	int64_t shape[VGG_MAX_DIMS];
-	const float *data;
-	uint64_t numel;
-};
-
 struct vgg_weights_writer {
 	cJSON *meta;
 	size_t count, cap;
-	struct pending *tensors;
+	struct vgg__pending *tensors;
 };
+
+size_t vgg__writer_count(const vgg_weights_writer *wr)
+{
+	return wr->count;
+}
+
+const struct vgg__pending *vgg__writer_tensor(const vgg_weights_writer *wr, size_t i)
+{
+	return &wr->tensors[i];
+}
 
 vgg_weights_writer *vgg_weights_writer_new(void)
 {
@@ -510,13 +512,13 @@ int vgg_weights_writer_add(vgg_weights_writer *wr, const char *name, int ndim,
 			return vgg__fail(err, VGG_ERANGE, "tensor '%s' is added twice", name);
 	if (wr->count == wr->cap) {
 		size_t cap = wr->cap ? wr->cap * 2 : 64;
-		struct pending *grown = realloc(wr->tensors, cap * sizeof *grown);
+		struct vgg__pending *grown = realloc(wr->tensors, cap * sizeof *grown);
 		if (!grown)
 			return vgg__fail(err, VGG_ENOMEM, "out of memory");
 		wr->tensors = grown;
 		wr->cap = cap;
 	}
-	struct pending *t = &wr->tensors[wr->count];
+	struct vgg__pending *t = &wr->tensors[wr->count];
 	memset(t, 0, sizeof *t);
 	if (!(t->name = strdup(name)))
 		return vgg__fail(err, VGG_ENOMEM, "out of memory");
@@ -543,7 +545,7 @@ static char *header_json(const vgg_weights_writer *wr)
 	if (cJSON_GetArraySize(wr->meta) > 0)
 		cJSON_AddItemReferenceToObject(root, "__metadata__", wr->meta);
 	for (size_t i = 0; i < wr->count; i++) {
-		const struct pending *t = &wr->tensors[i];
+		const struct vgg__pending *t = &wr->tensors[i];
 		cJSON *o = cJSON_CreateObject();
 		cJSON *shape = cJSON_CreateArray();
 		cJSON *offsets = cJSON_CreateArray();
@@ -563,7 +565,7 @@ static char *header_json(const vgg_weights_writer *wr)
 }
 
 /* The floats as little-endian bytes, whatever the host's order. */
-static int write_floats(FILE *f, const float *data, uint64_t n)
+int vgg__write_floats(FILE *f, const float *data, uint64_t n)
 {
 	const uint16_t probe = 1;
 	if (*(const unsigned char *)&probe == 1)
@@ -599,7 +601,7 @@ int vgg_weights_writer_write(vgg_weights_writer *wr, const char *path, vgg_error
 	for (size_t i = n; ok && i < padded; i++)
 		ok = fputc(' ', f) != EOF;
 	for (size_t i = 0; ok && i < wr->count; i++)
-		ok = write_floats(f, wr->tensors[i].data, wr->tensors[i].numel);
+		ok = vgg__write_floats(f, wr->tensors[i].data, wr->tensors[i].numel);
 	free(header);
 	if (!ok) {
 		int e = errno;

@@ -241,6 +241,10 @@ int vgg_weights_writer_meta(vgg_weights_writer *wr, const char *key, const char 
 int vgg_weights_writer_add(vgg_weights_writer *wr, const char *name, int ndim,
                            const int64_t *shape, const float *data, vgg_error *err);
 int vgg_weights_writer_write(vgg_weights_writer *wr, const char *path, vgg_error *err);
+/* The same tensors as a zip-format .pth state_dict (torch_save.c; metadata is not kept),
+ * or as DIR/NAME.npy files in a new directory DIR (npy.c). */
+int vgg_weights_writer_write_torch(vgg_weights_writer *wr, const char *path, vgg_error *err);
+int vgg_weights_writer_write_npy_dir(vgg_weights_writer *wr, const char *dir, vgg_error *err);
 
 /* ---- Tensors as NumPy .npy v1.0 (npy.c); a stream is arrays back to back ---- */
 
@@ -343,5 +347,27 @@ int vgg_caffe_read(const void *data, size_t size, const char *name, vgg_tensor_s
                    vgg_error *err);
 /* Whether the bytes parse as the start of a NetParameter with layers. */
 int vgg_caffe_detect(const void *data, size_t size);
+
+/*
+ * Darknet .weights files, which hold no names: the layout comes from `cfg` (--arch).  Both
+ * header forms (int32 major, minor, revision, then a 4- or 8-byte `seen`); when major or
+ * minor exceeds 1000, as in the published vgg-16.weights whose header is three floats, FC
+ * weights are stored transposed.  Per layer in order: conv biases, then (batch norm)
+ * scales, rolling mean, rolling variance, then weights; FC biases then weights.  Gives the
+ * tensors under our names (conv1_1.weight, fc6.bias, conv1_1.bn.running_mean ...)
+ * (darknet.c).
+ */
+int vgg_darknet_read(const void *data, size_t size, const char *name, const vgg_config *cfg,
+                     vgg_tensor_set **out, vgg_error *err);
+/* Whether the first bytes look like a Darknet header (there is no magic number). */
+int vgg_darknet_detect(const void *data, size_t size);
+/*
+ * Darknet lists ImageNet's classes in the ILSVRC devkit order; `wnids` is its
+ * imagenet.labels.list (one WordNet id per line).  Moves the rows of `fc`'s weight and
+ * bias so that a class's index becomes its WordNet id's rank in sorted order, the order
+ * Caffe, torchvision and timm use.
+ */
+int vgg_darknet_permute_classes(vgg_tensor_set *set, const char *fc, const char *wnids,
+                                vgg_error *err);
 
 #endif

@@ -20,7 +20,7 @@ struct vgg__zip {
 	size_t count;
 	struct vgg__zip_entry *entries;  /* in central-directory order */
 	struct vgg__zip_entry **sorted;  /* by name, for lookups */
-	char *names;
+	char *names;                     /* the entries' names, in one buffer */
 };
 
 /* Reads the central directory; every entry's data is checked to lie within the buffer. */

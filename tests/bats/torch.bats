@@ -11,4 +11,5 @@ bats_require_minimum_version 1.5.0
 	refute_output --partial FAIL
 	assert_line --partial 'ok vgg16 fc8 logits'
 	assert_line --partial 'ok vgg16_bn dense fc8 at 256x256'
+	assert_line --partial 'ok vgg16_bn --to pytorch loads into torchvision'
 }

@@ -32,7 +32,10 @@ below() {
 	done
 }
 
-@test "a hub's safetensors with torchvision names: logits equal torch's" {
+@test "a hub's safetensors with torchvision or timm names: logits equal torch's" {
+	run -0 vgg-convert "$C/vgg11.timm.safetensors" -o "$OUT"
+	run -0 error_of "$OUT" "$IN" "$C/vgg11.fc8.npy"
+	below "$output" 1e-4
 	run -0 vgg-convert "$C/vgg11.hub.safetensors" -o "$OUT"
 	run -0 error_of "$OUT" "$IN" "$C/vgg11.fc8.npy"
 	below "$output" 1e-4
@@ -141,7 +144,7 @@ Try 'vgg-convert --help' for more information."
 @test "-h, --help and the man page list every option; -V, --version" {
 	local opt
 	run -0 vgg-convert --help
-	for opt in --output --arch --labels --mean --fold-bn --help --version; do
+	for opt in --output --arch --labels --mean --fold-bn --to --help --version; do
 		assert_output --partial -- "$opt"
 		grep -q -- "${opt//-/\\\\-}" "$TOP/man/vgg-convert.1" || fail "vgg-convert.1 lacks $opt"
 	done
@@ -154,4 +157,55 @@ Try 'vgg-convert --help' for more information."
 	command -v mandoc >/dev/null || skip "mandoc is not installed"
 	run -0 mandoc -Tlint "$TOP/man/vgg-convert.1"
 	assert_output ''
+}
+
+@test "-t and --to pytorch: a .pth that converts back to the same net (batch norm too)" {
+	local pth=$BATS_TEST_TMPDIR/out.pth
+	run -0 vgg-convert --to pytorch "$TOP/tests/data/net/vgg16_bn.safetensors" -o "$pth"
+	run -0 python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); print(d[:4] == b"PK\x03\x04", b"archive/data.pkl" in d)' "$pth"
+	assert_output 'True True'
+	run -0 vgg-convert -t pytorch "$C/vgg11.legacy.pth" -o "$pth"
+	run -0 vgg-convert "$pth" -o "$OUT"
+	run -0 error_of "$OUT" "$IN" "$C/vgg11.fc8.npy"
+	below "$output" 1e-4
+	run -0 vgg-convert --to pytorch "$TOP/tests/data/net/vgg16_bn.safetensors" -o "$pth"
+	run -0 vgg-convert "$pth" -o "$OUT"
+	run -0 error_of "$OUT" "$IN" "$TOP/tests/data/net/vgg16_bn.fc8.npy"
+	below "$output" 1e-4
+}
+
+@test "--to npy: a new directory of NAME.npy files; an existing one is refused" {
+	local dir=$BATS_TEST_TMPDIR/tensors
+	run -0 vgg-convert --to npy "$C/vgg11.zip.pth" -o "$dir"
+	run -0 ls "$dir"
+	assert_line conv1_1.weight.npy
+	assert_line fc8.bias.npy
+	assert_equal "${#lines[@]}" 22
+	run -0 vgg-inspect "$dir/conv1_1.weight.npy"
+	assert_line --index 1 --regexp '^0 +\[2,3,3,3\] +54 '
+	run -1 --separate-stderr vgg-convert --to npy "$C/vgg11.zip.pth" -o "$dir"
+	assert_equal "$stderr" "vgg-convert: cannot write '$dir': it exists"
+	run -2 --separate-stderr vgg-convert --to onnx "$C/vgg11.zip.pth" -o "$dir"
+	assert_equal "${stderr_lines[0]}" "vgg-convert: --to 'onnx': expected weights, pytorch or npy"
+}
+
+@test "a vgg weights file converts to itself: same config, same logits" {
+	run -0 vgg-convert "$TOP/tests/data/net/vgg11_ceil.safetensors" -o "$OUT"
+	run -0 vgg-inspect "$OUT"
+	assert_line --regexp '^pool5 +maxpool +32x3x3 '
+	run -0 error_of "$OUT" "$TOP/tests/data/net/vgg11_ceil.input.npy" "$TOP/tests/data/net/vgg11_ceil.fc8.npy"
+	below "$output" 1e-4
+}
+
+@test "hostile PyTorch files: a disallowed pickle global, bad sizes, truncation: exit 1" {
+	local bad
+	for bad in evil-global evil-bytes bad-size truncated truncated-legacy; do
+		[ -f "$TOP/tests/data/torch/$bad.pth" ] || continue
+		run -1 --separate-stderr vgg-convert "$TOP/tests/data/torch/$bad.pth" -o "$OUT"
+		assert_equal "${#stderr_lines[@]}" 1
+		assert_regex "$stderr" "^vgg-convert: .*$bad\.pth"
+	done
+	run -1 --separate-stderr vgg-convert "$TOP/tests/data/torch/evil-global.pth" -o "$OUT"
+	assert_regex "$stderr" "refusing pickle global"
+	[ ! -e "$OUT" ]
 }

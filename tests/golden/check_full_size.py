@@ -3,7 +3,8 @@
 hand, or by tests/bats when torch is installed): vgg11, vgg16 and vgg16_bn with random
 weights, written in our format, run by vgg-predict on the same inputs.  Prints one line
 per check and exits 1 if any fails: logits within 1e-4 of the max, top-5 identical,
-features slices (conv3_1 before its ReLU, pool5) and dense evaluation at 256x256.
+features slices (conv3_1 before its ReLU, pool5) and dense evaluation at 256x256; and
+vgg-convert --to pytorch of our file loads into torchvision's model (strict) unchanged.
 Usage: check_full_size.py BUILD_DIR"""
 import io
 import os
@@ -87,4 +88,11 @@ with tempfile.TemporaryDirectory() as tmp:
         check(label + " pool5", run(m + ["pool5"], stream(x)), pool5.numpy())
         check(label + " dense fc8 at 256x256",
               run(["--dense"] + m + ["fc8"], stream(xd)), dense)
+        pth = os.path.join(tmp, label + ".pth")
+        subprocess.run([os.path.join(BUILD, "vgg-convert"), "--to", "pytorch", path, "-o", pth],
+                       check=True, capture_output=True)
+        again = getattr(torchvision.models, label)().eval()
+        again.load_state_dict(torch.load(pth))
+        with torch.no_grad():
+            check(label + " --to pytorch loads into torchvision", again(x).numpy(), logits)
 sys.exit(1 if failed else 0)

@@ -9,6 +9,7 @@ tests/data/convert/ in each form a user brings:
   vgg11.checkpoint.pth   {"epoch", "state_dict", "optimizer"-free} checkpoint dict
   vgg16_bn.zip.pth       batch norm, with num_batches_tracked
   vgg11.hub.safetensors  a hub's safetensors with torchvision names
+  vgg11.timm.safetensors timm's names: pre_logits.fc1 holds fc6 as a conv, head.fc is fc8
   NAME.fc8.npy           torch's logits for input.npy (2x3x64x64), to compare with
 """
 import os
@@ -60,6 +61,17 @@ def main():
         torch.save({"epoch": 3, "state_dict": sd}, os.path.join(OUT, name + ".checkpoint.pth"))
         vggweights.write(os.path.join(OUT, name + ".hub.safetensors"),
                          [(k, v.numpy()) for k, v in sd.items()], {"format": "pt"})
+        timm = [(k, v.numpy()) for k, v in sd.items() if k.startswith("features.")]
+        fc6 = sd["classifier.0.weight"]
+        side = int(round((fc6.shape[1] / sd["features.%d.weight" % max(
+            int(k.split(".")[1]) for k in sd if k.startswith("features."))].shape[0]) ** 0.5))
+        timm += [("pre_logits.fc1.weight", fc6.reshape(fc6.shape[0], -1, side, side).numpy()),
+                 ("pre_logits.fc1.bias", sd["classifier.0.bias"].numpy()),
+                 ("pre_logits.fc2.weight", sd["classifier.3.weight"][:, :, None, None].numpy()),
+                 ("pre_logits.fc2.bias", sd["classifier.3.bias"].numpy()),
+                 ("head.fc.weight", sd["classifier.6.weight"].numpy()),
+                 ("head.fc.bias", sd["classifier.6.bias"].numpy())]
+        vggweights.write(os.path.join(OUT, name + ".timm.safetensors"), timm, {"format": "pt"})
 
 
 if __name__ == "__main__":

@@ -153,7 +153,7 @@ static void test_expected(void)
 static void check_refused(const char *file, const unsigned char *data, size_t size,
                           const char *name, const char *what)
 {
-	vgg_tensor_set *set = (vgg_tensor_set *)1;
+	vgg_tensor_set *set = (vgg_tensor_set *)1;  /* must come back NULL */
 	vgg_error err = {0};
 	int rc = vgg_torch_read(data, size, name, &set, &err);
 	CHECK(rc != VGG_OK && set == NULL, "%s is refused", file);
