@@ -26,13 +26,16 @@ static void usage(void)
 	       "Convert VGG weights to a vgg weights file (vgg-weights(5)).  INPUT's format is\n"
 	       "told by its content: PyTorch .pth/.pt (zip or legacy serialization: torchvision\n"
 	       "names, a checkpoint dict, DataParallel's module. prefix), Caffe .caffemodel (V1\n"
-	       "or V2), safetensors with torchvision or timm names, or a vgg weights file.\n"
+	       "or V2), safetensors with torchvision or timm names, a vgg weights file, or\n"
+	       "Darknet .weights (which hold no layout: give --arch).\n"
 	       "\n"
 	       "  -o, --output FILE     the weights file to write (required)\n"
 	       "  -a, --arch CONFIG     the network, as vgg-config(5) names or writes it, instead\n"
 	       "                        of the one inferred from the tensors\n"
 	       "  -l, --labels FILE     class labels, one per line [ImageNet's for 1000 classes]\n"
 	       "      --mean B,G,R      Caffe's mean pixel [103.939,116.779,123.68]\n"
+	       "      --darknet-labels FILE  Darknet's imagenet.labels.list (WordNet ids in its\n"
+	       "                        order): reorder fc8's classes into the sorted-id order\n"
 	       "      --fold-bn         fold batch norm into the conv weights\n"
 	       "  -t, --to FORMAT       weights (vgg-weights(5), the default), pytorch (a zip\n"
 	       "                        .pth state_dict with torchvision's names), or npy (OUTPUT\n"
@@ -46,18 +49,19 @@ static void usage(void)
 enum target { TO_WEIGHTS, TO_PYTORCH, TO_NPY };
 
 struct options {
-	const char *input, *output, *arch, *labels, *mean;
+	const char *input, *output, *arch, *labels, *mean, *darknet_labels;
 	int fold_bn;
 	enum target to;
 };
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_MEAN = 256, OPT_FOLD_BN };
+	enum { OPT_MEAN = 256, OPT_FOLD_BN, OPT_DARKNET_LABELS };
 	static const struct option longs[] = {
 		{"output", required_argument, 0, 'o'}, {"arch", required_argument, 0, 'a'},
 		{"labels", required_argument, 0, 'l'}, {"mean", required_argument, 0, OPT_MEAN},
 		{"fold-bn", no_argument, 0, OPT_FOLD_BN}, {"to", required_argument, 0, 't'},
+		{"darknet-labels", required_argument, 0, OPT_DARKNET_LABELS},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},      {0, 0, 0, 0}
 	};
@@ -70,6 +74,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'l': o->labels = optarg; break;
 		case OPT_MEAN: o->mean = optarg; break;
 		case OPT_FOLD_BN: o->fold_bn = 1; break;
+		case OPT_DARKNET_LABELS: o->darknet_labels = optarg; break;
 		case 't':
 			if (strcmp(optarg, "weights") == 0)
 				o->to = TO_WEIGHTS;
@@ -589,7 +594,7 @@ int main(int argc, char **argv)
 	read_input(o.input, &in);
 	enum cli_file_kind kind = cli_file_kind(o.input);
 	char *own_config = NULL;
-	int own_ceil = 0, inferred_said = 0;
+	int own_ceil = 0, inferred_said = 0, darknet = 0;
 	if (kind == CLI_FILE_WEIGHTS) {
 		set = read_safetensors(o.input, &own_config, &own_ceil);
 		net.format = own_config ? "vgg weights" : "safetensors";
@@ -603,11 +608,40 @@ int main(int argc, char **argv)
 			cli_fail("%s", err.msg);
 		net.format = "caffe";
 		net.caffe = 1;
+	} else if (vgg_darknet_detect(in.data, in.size)) {
+		/* Darknet names nothing: the layers come from --arch, in order. */
+		vgg_config *arch;
+		if (!o.arch)
+			cli_fail("'%s': Darknet weights hold no layout: give --arch (such as vgg16)",
+			         o.input);
+		if (vgg_config_load(o.arch, &arch, &err))
+			cli_fail("--arch: %s", err.msg);
+		if (vgg_darknet_read(in.data, in.size, o.input, arch, &set, &err))
+			cli_fail("%s", err.msg);
+		if (!(own_config = vgg_config_to_text(arch)))
+			cli_fail("out of memory");
+		vgg_config_free(arch);
+		net.format = "darknet";
+		net.caffe = 1;
+		darknet = 1;
 	} else {
-		cli_fail("'%s': not a PyTorch, Caffe or safetensors weights file", o.input);
+		cli_fail("'%s': not a PyTorch, Caffe, Darknet or safetensors weights file", o.input);
 	}
+	if (o.darknet_labels && !darknet)
+		cli_usage_error("--darknet-labels goes with Darknet weights");
 	if (in.size)
 		munmap(in.data, in.size);
+	if (o.darknet_labels) {
+		char *wnids = read_labels(o.darknet_labels), last[32] = "";
+		for (size_t i = 0; i < vgg_tensor_set_count(set); i++) {
+			const char *n = vgg_tensor_set_at(set, i)->name;
+			if (strncmp(n, "fc", 2) == 0 && strlen(n) < sizeof last)
+				snprintf(last, sizeof last, "%.*s", (int)strcspn(n, "."), n);
+		}
+		if (vgg_darknet_permute_classes(set, last, wnids, &err))
+			cli_fail("'%s': %s", o.darknet_labels, err.msg);
+		free(wnids);
+	}
 	if (net.caffe)
 		map_caffe(set, o.input, &net);
 	else
@@ -616,7 +650,7 @@ int main(int argc, char **argv)
 	char *inferred = own_config ? own_config : infer_config(&net, o.input);
 	vgg_config *cfg;
 	const char *name = known_name(inferred);
-	if (own_config && !o.arch) {
+	if (own_config && (!o.arch || darknet)) {
 		if (vgg_config_parse(own_config, "vgg.config", &cfg, &err))
 			cli_fail("'%s': %s", o.input, err.msg);
 		vgg_config_set_pool_ceil(cfg, own_ceil);
@@ -659,6 +693,11 @@ int main(int argc, char **argv)
 		set_meta(wr, "vgg.std", "1,1,1");
 		set_meta(wr, "vgg.resize_filter", "cv-linear");
 		set_meta(wr, "vgg.pool_round", "ceil");
+	}
+	if (darknet) {
+		/* Darknet's classifiers take RGB values scaled to 0..1, nothing subtracted. */
+		set_meta(wr, "vgg.mean", "0,0,0");
+		set_meta(wr, "vgg.std", "1,1,1");
 	}
 	char *labels = o.labels ? read_labels(o.labels) : NULL;
 	if (labels)

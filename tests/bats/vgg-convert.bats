@@ -115,7 +115,7 @@ Try 'vgg-convert --help' for more information."
 
 @test "not a weights file, a missing file, a damaged file: one line, exit 1, no output" {
 	run -1 --separate-stderr vgg-convert "$TOP/tests/data/photo.jpg" -o "$OUT"
-	assert_equal "$stderr" "vgg-convert: '$TOP/tests/data/photo.jpg': not a PyTorch, Caffe or safetensors weights file"
+	assert_equal "$stderr" "vgg-convert: '$TOP/tests/data/photo.jpg': not a PyTorch, Caffe, Darknet or safetensors weights file"
 	run -1 --separate-stderr vgg-convert "$BATS_TEST_TMPDIR/nope.pth" -o "$OUT"
 	assert_equal "$stderr" "vgg-convert: cannot open '$BATS_TEST_TMPDIR/nope.pth': No such file or directory"
 	local bad
@@ -144,7 +144,7 @@ Try 'vgg-convert --help' for more information."
 @test "-h, --help and the man page list every option; -V, --version" {
 	local opt
 	run -0 vgg-convert --help
-	for opt in --output --arch --labels --mean --fold-bn --to --help --version; do
+	for opt in --output --arch --labels --mean --darknet-labels --fold-bn --to --help --version; do
 		assert_output --partial -- "$opt"
 		grep -q -- "${opt//-/\\\\-}" "$TOP/man/vgg-convert.1" || fail "vgg-convert.1 lacks $opt"
 	done
@@ -208,4 +208,41 @@ Try 'vgg-convert --help' for more information."
 	run -1 --separate-stderr vgg-convert "$TOP/tests/data/torch/evil-global.pth" -o "$OUT"
 	assert_regex "$stderr" "refusing pickle global"
 	[ ! -e "$OUT" ]
+}
+
+@test "Darknet .weights: --arch required; the header forms give the same net" {
+	local D=$TOP/tests/data/darknet f
+	run -1 --separate-stderr vgg-convert "$D/v2.weights" -o "$OUT"
+	assert_equal "$stderr" "vgg-convert: '$D/v2.weights': Darknet weights hold no layout: give --arch (such as vgg16)"
+	for f in v1 v2 transposed; do
+		run -0 vgg-convert --arch "$D/net.cfg" "$D/$f.weights" -o "$BATS_TEST_TMPDIR/$f.safetensors"
+		vgg-predict -m "$BATS_TEST_TMPDIR/$f.safetensors" --dense --layer fc4 -o "$BATS_TEST_TMPDIR/$f.npy" "$TOP/tests/data/photo.jpg"
+	done
+	cmp "$BATS_TEST_TMPDIR/v1.npy" "$BATS_TEST_TMPDIR/v2.npy"
+	cmp "$BATS_TEST_TMPDIR/v1.npy" "$BATS_TEST_TMPDIR/transposed.npy"
+	run -0 vgg-inspect "$BATS_TEST_TMPDIR/v2.safetensors"
+	assert_line --regexp '^conv2_1 +conv\+bn '
+	assert_line --regexp '^  vgg\.mean +0,0,0$'
+	for f in bad-truncated bad-long; do
+		run -1 --separate-stderr vgg-convert --arch "$D/net.cfg" "$D/$f.weights" -o "$OUT"
+		assert_regex "$stderr" "^vgg-convert: '$D/$f.weights': "
+	done
+}
+
+@test "--darknet-labels moves fc rows to the sorted WordNet id order" {
+	local D=$TOP/tests/data/darknet
+	run -0 vgg-convert --arch "$D/net.cfg" --to npy "$D/v2.weights" -o "$BATS_TEST_TMPDIR/plain"
+	run -0 vgg-convert --arch "$D/net.cfg" --darknet-labels "$D/wnids.txt" --to npy "$D/v2.weights" -o "$BATS_TEST_TMPDIR/sorted"
+	run -0 python3 -c '
+import sys
+sys.path.insert(0, sys.argv[1])
+from logits_error import read_npy
+plain = read_npy(open(sys.argv[2] + "/plain/fc4.bias.npy", "rb").read())[1]
+moved = read_npy(open(sys.argv[2] + "/sorted/fc4.bias.npy", "rb").read())[1]
+ids = [l.strip() for l in open(sys.argv[3]) if l.strip()]
+rank = {w: r for r, w in enumerate(sorted(ids))}
+print(all(moved[rank[w]] == plain[i] for i, w in enumerate(ids)))' "$BATS_TEST_DIRNAME" "$BATS_TEST_TMPDIR" "$D/wnids.txt"
+	assert_output True
+	run -2 --separate-stderr vgg-convert --darknet-labels "$D/wnids.txt" "$C/vgg11.zip.pth" -o "$OUT"
+	assert_equal "${stderr_lines[0]}" "vgg-convert: --darknet-labels goes with Darknet weights"
 }
