@@ -8,19 +8,6 @@
 #define VGG__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define VGG__PRINTF(f, a)
-/* A tensor gathered by a vgg_weights_writer, which each output format serializes. */
-struct vgg__pending {
-	char *name;
-	int ndim;
-	int64_t shape[VGG_MAX_DIMS];
-	const float *data;
-	uint64_t numel;
-};
-size_t vgg__writer_count(const vgg_weights_writer *wr);
-const struct vgg__pending *vgg__writer_tensor(const vgg_weights_writer *wr, size_t i);
-/* Writes n floats little-endian; 0 on a short write. */
-int vgg__write_floats(FILE *f, const float *data, uint64_t n);
-
 #endif
 
 /* Fills `err` (when not NULL) and returns `code`, so callers can `return vgg__fail(...)`. */

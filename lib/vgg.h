@@ -370,4 +370,16 @@ int vgg_darknet_detect(const void *data, size_t size);
 int vgg_darknet_permute_classes(vgg_tensor_set *set, const char *fc, const char *wnids,
                                 vgg_error *err);
 
+/*
+ * A Caffe deploy .prototxt (protobuf text format: `layer { ... }` or V1 `layers { ... }`)
+ * as our notation: *config gets the network (input from `input_dim`/`input_shape`/an Input
+ * layer, convolutions with their kernel and outputs, LRN, 2x2 max pooling, inner products,
+ * soft-max; ReLU and dropout are implied by the notation), and *names the Caffe names of
+ * its weight layers (convolutions and inner products) in order, *count of them.  Layers
+ * the notation cannot express (strides other than 1, other pooling) are refused, naming
+ * them.  The caller frees *config, each name and *names (prototxt.c).
+ */
+int vgg_caffe_prototxt(const char *text, const char *name, char **config, char ***names,
+                       size_t *count, vgg_error *err);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "protobuf.h"
 #include "tap.h"
+#include "testdata.h"
 #include "vgg.h"
 
 #define MAX_EXPECTED 16
@@ -20,36 +21,10 @@ static struct expected {
 } expected[MAX_EXPECTED];
 static size_t expected_count;
 
-static const char *data_dir(void)
-{
-	const char *d = getenv("VGG_TESTDATA");
-	return d ? d : "tests/data";
-}
-
-static void data_path(char *path, size_t size, const char *name)
-{
-	snprintf(path, size, "%s/%s", data_dir(), name);
-}
-
-/* The whole file in a buffer of exactly its size, so that sanitizers see any overread. */
 static unsigned char *slurp(const char *name, size_t *size)
 {
 	char path[512];
-	data_path(path, sizeof path, name);
-	FILE *f = fopen(path, "rb");
-	unsigned char *data = NULL;
-	long n;
-	if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (data = malloc(n ? (size_t)n : 1)) && fread(data, 1, (size_t)n, f) == (size_t)n) {
-		*size = (size_t)n;
-	} else {
-		printf("# cannot read %s\n", path);
-		free(data);
-		data = NULL;
-	}
-	if (f)
-		fclose(f);
-	return data;
+	return test_slurp(test_data_path(path, sizeof path, name), size);
 }
 
 static void dims_text(char *buf, size_t size, int ndim, const int64_t *shape)
@@ -64,8 +39,8 @@ static void dims_text(char *buf, size_t size, int ndim, const int64_t *shape)
 static int load_expected(void)
 {
 	char path[512], npy[512];
-	data_path(path, sizeof path, "caffe/expected.txt");
-	data_path(npy, sizeof npy, "caffe/expected.npy");
+	test_data_path(path, sizeof path, "caffe/expected.txt");
+	test_data_path(npy, sizeof npy, "caffe/expected.npy");
 	FILE *f = fopen(path, "r"), *g = fopen(npy, "rb");
 	int ok = f && g;
 	while (ok && expected_count < MAX_EXPECTED) {
@@ -101,7 +76,7 @@ static int read_caffe(const char *name, vgg_tensor_set **out, vgg_error *err)
 	char path[512];
 	size_t size = 0;
 	unsigned char *data = slurp(name, &size);
-	data_path(path, sizeof path, name);
+	test_data_path(path, sizeof path, name);
 	*out = NULL;
 	if (!data) {
 		snprintf(err->msg, sizeof err->msg, "cannot read '%.400s'", path);
@@ -148,7 +123,7 @@ static void test_bad(const char *file, const char *why)
 	vgg_tensor_set *set = NULL;
 	vgg_error err = {0, ""};
 	snprintf(name, sizeof name, "caffe/%s", file);
-	data_path(path, sizeof path, name);
+	test_data_path(path, sizeof path, name);
 	int rc = read_caffe(name, &set, &err);
 	char quoted[530];
 	snprintf(quoted, sizeof quoted, "'%s'", path);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "tap.h"
+#include "testdata.h"
 #include "vgg.h"
 
 #define MAX_EXPECTED 16
@@ -23,36 +24,10 @@ static size_t expected_count, permuted_count;
 static vgg_config *cfg;
 static char *wnids;
 
-static const char *data_dir(void)
-{
-	const char *d = getenv("VGG_TESTDATA");
-	return d ? d : "tests/data";
-}
-
-static void data_path(char *path, size_t size, const char *name)
-{
-	snprintf(path, size, "%s/%s", data_dir(), name);
-}
-
-/* The whole file in a buffer of exactly its size, so that sanitizers see any overread. */
 static unsigned char *slurp(const char *name, size_t *size)
 {
 	char path[512];
-	data_path(path, sizeof path, name);
-	FILE *f = fopen(path, "rb");
-	unsigned char *data = NULL;
-	long n;
-	if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (data = malloc(n ? (size_t)n : 1)) && fread(data, 1, (size_t)n, f) == (size_t)n) {
-		*size = (size_t)n;
-	} else {
-		printf("# cannot read %s\n", path);
-		free(data);
-		data = NULL;
-	}
-	if (f)
-		fclose(f);
-	return data;
+	return test_slurp(test_data_path(path, sizeof path, name), size);
 }
 
 /* A text file as a NUL-terminated string. */
@@ -82,9 +57,9 @@ static int load_tensors(const char *stem, struct expected *e, size_t max, size_t
 {
 	char path[512], npy[512], name[128];
 	snprintf(name, sizeof name, "darknet/%s.txt", stem);
-	data_path(path, sizeof path, name);
+	test_data_path(path, sizeof path, name);
 	snprintf(name, sizeof name, "darknet/%s.npy", stem);
-	data_path(npy, sizeof npy, name);
+	test_data_path(npy, sizeof npy, name);
 	FILE *f = fopen(path, "r"), *g = fopen(npy, "rb");
 	int ok = f && g;
 	while (ok && *count < max) {
@@ -114,7 +89,7 @@ static int load_config(void)
 	char path[512];
 	vgg_error err;
 	char *text = slurp_text("darknet/net.cfg");
-	data_path(path, sizeof path, "darknet/net.cfg");
+	test_data_path(path, sizeof path, "darknet/net.cfg");
 	int rc = text ? vgg_config_parse(text, path, &cfg, &err) : VGG_EIO;
 	if (rc && text)
 		printf("# %s\n", err.msg);
@@ -134,7 +109,7 @@ static int read_darknet(const char *name, const vgg_config *c, vgg_tensor_set **
 	char path[512];
 	size_t size = 0;
 	unsigned char *data = slurp(name, &size);
-	data_path(path, sizeof path, name);
+	test_data_path(path, sizeof path, name);
 	*out = NULL;
 	if (!data) {
 		snprintf(err->msg, sizeof err->msg, "cannot read '%.400s'", path);
@@ -193,7 +168,7 @@ static void test_bad(const char *file, const vgg_config *c, const char *why)
 	vgg_tensor_set *set = NULL;
 	vgg_error err = {0, ""};
 	snprintf(name, sizeof name, "darknet/%s", file);
-	data_path(path, sizeof path, name);
+	test_data_path(path, sizeof path, name);
 	snprintf(quoted, sizeof quoted, "'%s'", path);
 	int rc = read_darknet(name, c, &set, &err);
 	int ok = rc == VGG_EPARSE && !set && contains(err.msg, quoted) && contains(err.msg, why);

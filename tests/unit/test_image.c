@@ -7,39 +7,13 @@
 #include <zlib.h>
 
 #include "tap.h"
+#include "testdata.h"
 #include "vgg.h"
 
-/* Where the test images are: $VGG_TESTDATA, else tests/data under the current directory,
- * which is the repository's root when `make check` runs. */
-static const char *data_path(const char *file, char *buf, size_t size)
-{
-	const char *dir = getenv("VGG_TESTDATA");
-	snprintf(buf, size, "%s/%s", dir && *dir ? dir : "tests/data", file);
-	return buf;
-}
-
-/* A test file in a malloc'd buffer with a NUL after it, or NULL. */
 static unsigned char *slurp(const char *file, size_t *size)
 {
 	char path[4096];
-	FILE *f = fopen(data_path(file, path, sizeof path), "rb");
-	if (!f) {
-		printf("# cannot open %s\n", path);
-		return NULL;
-	}
-	unsigned char *data = NULL;
-	long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-	if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)n + 1)) &&
-	    fread(data, 1, (size_t)n, f) == (size_t)n) {
-		data[n] = 0;
-		*size = (size_t)n;
-	} else {
-		printf("# cannot read %s\n", path);
-		free(data);
-		data = NULL;
-	}
-	fclose(f);
-	return data;
+	return test_slurp(test_data_path(path, sizeof path, file), size);
 }
 
 /* Decodes a test file by path, saying why when it fails. */
@@ -48,7 +22,7 @@ static vgg_image *read_image(const char *file, int min_side)
 	char path[4096];
 	vgg_image *img;
 	vgg_error err;
-	if (vgg_image_read(data_path(file, path, sizeof path), min_side, &img, &err))
+	if (vgg_image_read(test_data_path(path, sizeof path, file), min_side, &img, &err))
 		printf("# %s\n", err.msg);
 	return img;
 }
@@ -376,11 +350,11 @@ static void test_errors(void)
 	char path[4096], want[4200];
 	vgg_image *img;
 	vgg_error err;
-	data_path("no-such-file.jpg", path, sizeof path);
+	test_data_path(path, sizeof path, "no-such-file.jpg");
 	snprintf(want, sizeof want, "cannot open '%s': No such file or directory", path);
 	CHECK_EQ_INT(vgg_image_read(path, 0, &img, &err), VGG_EIO, "a missing file");
 	CHECK_STR(err.msg, want, "a missing file: message");
-	data_path("golden", path, sizeof path);
+	test_data_path(path, sizeof path, "golden");
 	snprintf(want, sizeof want, "cannot read '%s': Is a directory", path);
 	CHECK_EQ_INT(vgg_image_read(path, 0, &img, &err), VGG_EIO, "a directory");
 	CHECK_STR(err.msg, want, "a directory: message");
@@ -401,7 +375,7 @@ static void test_ceiling(void)
 		char limit[32], path[4096], want[4400];
 		vgg_image *img;
 		vgg_error err;
-		data_path(files[i].file, path, sizeof path);
+		test_data_path(path, sizeof path, files[i].file);
 		snprintf(limit, sizeof limit, "%d", files[i].pixels);
 		setenv("VGG_MAX_PIXELS", limit, 1);
 		CHECK_EQ_INT(vgg_image_read(path, 0, &img, &err), VGG_OK, "%s at a limit of %s",

@@ -2,18 +2,13 @@
 #include <stdlib.h>
 
 #include "tap.h"
+#include "testdata.h"
 #include "vgg.h"
-
-static const char *data_dir(void)
-{
-	const char *d = getenv("VGG_TESTDATA");
-	return d ? d : "tests/data";
-}
 
 static float *load_npy(const char *name, int *ndim, int64_t shape[VGG_MAX_DIMS], size_t *numel)
 {
 	char path[512];
-	snprintf(path, sizeof path, "%s/net/%s", data_dir(), name);
+	snprintf(path, sizeof path, "%s/net/%s", test_data_dir(), name);
 	FILE *f = fopen(path, "rb");
 	float *data = NULL;
 	vgg_error err;
@@ -65,7 +60,7 @@ static void test_net(const char *name, int size, const char *input)
 	char path[512], golden[128];
 	vgg_net *net;
 	vgg_error err;
-	snprintf(path, sizeof path, "%s/net/%s.safetensors", data_dir(), name);
+	snprintf(path, sizeof path, "%s/net/%s.safetensors", test_data_dir(), name);
 	int rc = vgg_net_load(path, &net, &err);
 	CHECK_EQ_INT(rc, VGG_OK, "%s loads", name);
 	if (rc) {

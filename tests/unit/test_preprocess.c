@@ -10,12 +10,7 @@
 
 #include "resize.h"
 #include "tap.h"
-
-static const char *data_dir(void)
-{
-	const char *d = getenv("VGG_TESTDATA");
-	return d ? d : "tests/data";
-}
+#include "testdata.h"
 
 static const char *filter_name(enum vgg_resize_filter f)
 {
@@ -325,7 +320,7 @@ static vgg_image *read_image(const char *name)
 	char path[512];
 	vgg_image *img;
 	vgg_error err;
-	snprintf(path, sizeof path, "%s/preprocess/%s", data_dir(), name);
+	snprintf(path, sizeof path, "%s/preprocess/%s", test_data_dir(), name);
 	if (vgg_image_read(path, 0, &img, &err)) {
 		printf("# %s\n", err.msg);
 		return NULL;
@@ -341,7 +336,7 @@ static float *read_npy(const char *name, int c, int h, int w)
 {
 	char path[512], header[256], want[64];
 	unsigned char pre[10];
-	snprintf(path, sizeof path, "%s/preprocess/%s", data_dir(), name);
+	snprintf(path, sizeof path, "%s/preprocess/%s", test_data_dir(), name);
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return NULL;
@@ -427,7 +422,7 @@ static void test_goldens(void)
 {
 	char path[512], line[512];
 	int cases = 0;
-	snprintf(path, sizeof path, "%s/preprocess/MANIFEST", data_dir());
+	snprintf(path, sizeof path, "%s/preprocess/MANIFEST", test_data_dir());
 	FILE *f = fopen(path, "r");
 	CHECK(f != NULL, "%.200s opens", path);
 	while (f && fgets(line, sizeof line, f)) {

@@ -8,36 +8,12 @@
 
 #include "pickle.h"
 #include "tap.h"
+#include "testdata.h"
 #include "vgg.h"
-
-static const char *data_dir(void)
-{
-	const char *d = getenv("VGG_TESTDATA");
-	return d ? d : "tests/data";
-}
 
 static void path_of(char *path, size_t n, const char *file)
 {
-	snprintf(path, n, "%s/torch/%s", data_dir(), file);
-}
-
-static unsigned char *slurp(const char *path, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *data = NULL;
-	long n;
-	*size = 0;
-	if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (data = malloc(n ? (size_t)n : 1)) && fread(data, 1, (size_t)n, f) == (size_t)n) {
-		*size = (size_t)n;
-	} else {
-		printf("# cannot read %s\n", path);
-		free(data);
-		data = NULL;
-	}
-	if (f)
-		fclose(f);
-	return data;
+	snprintf(path, n, "%s/torch/%s", test_data_dir(), file);
 }
 
 /* ---- Readable files against EXPECTED.txt ---- */
@@ -66,7 +42,7 @@ static void start_file(struct current *c, const char *file, size_t want)
 	vgg_error err;
 	snprintf(c->file, sizeof c->file, "%s", file);
 	path_of(path, sizeof path, file);
-	unsigned char *data = slurp(path, &size);
+	unsigned char *data = test_slurp(path, &size);
 	CHECK(data && vgg_torch_detect(data, size), "%s: detected as PyTorch", file);
 	int rc = data ? vgg_torch_read(data, size, path, &c->set, &err) : VGG_EIO;
 	CHECK_EQ_INT(rc, VGG_OK, "%s: reads", file);
@@ -185,7 +161,7 @@ static void test_refused(void)
 		char path[512];
 		size_t size;
 		path_of(path, sizeof path, cases[i].file);
-		unsigned char *data = slurp(path, &size);
+		unsigned char *data = test_slurp(path, &size);
 		if (!data) {
 			CHECK(0, "%s is read", cases[i].file);
 			continue;
@@ -203,7 +179,7 @@ static void test_big_endian_legacy(void)
 	char path[512];
 	size_t size;
 	path_of(path, sizeof path, "vgg-legacy.pth");
-	unsigned char *data = slurp(path, &size);
+	unsigned char *data = test_slurp(path, &size);
 	unsigned char *at = data ? memmem(data, size, "little_endian", 13) : NULL;
 	/* BINUNICODE 'little_endian', BINPUT n, then NEWTRUE */
 	CHECK(at && at + 15 < data + size && at[15] == 0x88, "vgg-legacy.pth: little_endian found");
@@ -227,8 +203,8 @@ static void test_detect(void)
 	      "detect: 14 of the legacy magic's 15 bytes are not PyTorch");
 	char path[512];
 	size_t size;
-	snprintf(path, sizeof path, "%s/net/vgg11.safetensors", data_dir());
-	unsigned char *data = slurp(path, &size);
+	snprintf(path, sizeof path, "%s/net/vgg11.safetensors", test_data_dir());
+	unsigned char *data = test_slurp(path, &size);
 	CHECK(data && !vgg_torch_detect(data, size), "detect: safetensors is not PyTorch");
 	if (data)
 		check_refused("safetensors", data, size, path, "not a PyTorch file");
@@ -245,7 +221,7 @@ static void test_damage(const char *file)
 	char path[512];
 	size_t size;
 	path_of(path, sizeof path, file);
-	unsigned char *data = slurp(path, &size);
+	unsigned char *data = test_slurp(path, &size);
 	if (!data) {
 		CHECK(0, "%s is read", file);
 		return;

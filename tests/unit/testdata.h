@@ -1,0 +1,44 @@
+/* testdata.h: where the unit tests' committed data lives, and reading it whole. */
+#ifndef VGG_TESTDATA_H
+#define VGG_TESTDATA_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* $VGG_TESTDATA, else tests/data under the current directory, which is the repository's
+ * root when `make check` runs. */
+static inline const char *test_data_dir(void)
+{
+	const char *d = getenv("VGG_TESTDATA");
+	return d && *d ? d : "tests/data";
+}
+
+/* DIR/NAME in buf. */
+static inline const char *test_data_path(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", test_data_dir(), name);
+	return buf;
+}
+
+/* The file in a buffer of exactly its size, so that sanitizers see any overread; NULL,
+ * after a TAP comment saying so, when it cannot be read. */
+static inline unsigned char *test_slurp(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *data = NULL;
+	long n;
+	*size = 0;
+	if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (data = malloc(n ? (size_t)n : 1)) && fread(data, 1, (size_t)n, f) == (size_t)n) {
+		*size = (size_t)n;
+	} else {
+		printf("# cannot read %s\n", path);
+		free(data);
+		data = NULL;
+	}
+	if (f)
+		fclose(f);
+	return data;
+}
+
+#endif
