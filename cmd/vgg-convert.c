@@ -34,6 +34,8 @@ static void usage(void)
 	       "                        of the one inferred from the tensors\n"
 	       "  -l, --labels FILE     class labels, one per line [ImageNet's for 1000 classes]\n"
 	       "      --mean B,G,R      Caffe's mean pixel [103.939,116.779,123.68]\n"
+	       "  -p, --prototxt FILE   Caffe's deploy .prototxt: the network's layers, for a\n"
+	       "                        .caffemodel whose layer names are not Caffe VGG's\n"
 	       "      --darknet-labels FILE  Darknet's imagenet.labels.list (WordNet ids in its\n"
 	       "                        order): reorder fc8's classes into the sorted-id order\n"
 	       "      --fold-bn         fold batch norm into the conv weights\n"
@@ -49,7 +51,7 @@ static void usage(void)
 enum target { TO_WEIGHTS, TO_PYTORCH, TO_NPY };
 
 struct options {
-	const char *input, *output, *arch, *labels, *mean, *darknet_labels;
+	const char *input, *output, *arch, *labels, *mean, *darknet_labels, *prototxt;
 	int fold_bn;
 	enum target to;
 };
@@ -62,12 +64,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"labels", required_argument, 0, 'l'}, {"mean", required_argument, 0, OPT_MEAN},
 		{"fold-bn", no_argument, 0, OPT_FOLD_BN}, {"to", required_argument, 0, 't'},
 		{"darknet-labels", required_argument, 0, OPT_DARKNET_LABELS},
+		{"prototxt", required_argument, 0, 'p'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},      {0, 0, 0, 0}
 	};
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:a:l:t:hV", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:a:l:t:p:hV", longs, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->output = optarg; break;
 		case 'a': o->arch = optarg; break;
@@ -75,6 +78,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_MEAN: o->mean = optarg; break;
 		case OPT_FOLD_BN: o->fold_bn = 1; break;
 		case OPT_DARKNET_LABELS: o->darknet_labels = optarg; break;
+		case 'p': o->prototxt = optarg; break;
 		case 't':
 			if (strcmp(optarg, "weights") == 0)
 				o->to = TO_WEIGHTS;
@@ -88,6 +92,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		default: cli_common_option(c, argv, usage);
 		}
 	}
+	if (o->prototxt && o->arch)
+		cli_usage_error("--prototxt and --arch both give the network: one of them");
 	if (optind == argc)
 		cli_usage_error("no INPUT given");
 	if (argc - optind > 1)
@@ -267,6 +273,32 @@ static void map_caffe(const vgg_tensor_set *set, const char *input, struct found
 		l.bias = vgg_tensor_set_find(set, name);
 		add_layer(net, l, input);
 	}
+}
+
+/* The weight layers the prototxt names, in its order, as `cfg` lays them out. */
+static void map_named(const vgg_tensor_set *set, char **names, size_t count,
+                      const vgg_config *cfg, const char *input, struct found_net *net)
+{
+	vgg_layout *lay;
+	vgg_error err;
+	if (vgg_layout_new(cfg, 0, 0, 0, &lay, &err))
+		cli_fail("'%s': %s", input, err.msg);
+	size_t k = 0;
+	for (size_t i = 0; i < vgg_layout_count(lay) && k < count; i++) {
+		const vgg_layer_info *info = vgg_layout_layer(lay, i);
+		if (info->kind != VGG_LAYER_CONV && info->kind != VGG_LAYER_FC)
+			continue;
+		struct found l = {info->kind == VGG_LAYER_FC, 0, NULL, NULL, {0}};
+		char name[300];
+		snprintf(name, sizeof name, "%.280s.weight", names[k]);
+		if (!(l.weight = vgg_tensor_set_find(set, name)))
+			cli_fail("'%s': no weights for layer '%s' of the prototxt", input, names[k]);
+		snprintf(name, sizeof name, "%.280s.bias", names[k]);
+		l.bias = vgg_tensor_set_find(set, name);
+		add_layer(net, l, input);
+		k++;
+	}
+	vgg_layout_free(lay);
 }
 
 /* ---- The config the tensors describe ---- */
@@ -629,6 +661,17 @@ int main(int argc, char **argv)
 	}
 	if (o.darknet_labels && !darknet)
 		cli_usage_error("--darknet-labels goes with Darknet weights");
+	if (o.prototxt && strcmp(net.format, "caffe") != 0)
+		cli_usage_error("--prototxt goes with Caffe weights");
+	char **proto_names = NULL;
+	size_t proto_count = 0;
+	if (o.prototxt) {
+		char *text = read_labels(o.prototxt);
+		if (vgg_caffe_prototxt(text, o.prototxt, &own_config, &proto_names, &proto_count,
+		                       &err))
+			cli_fail("%s", err.msg);
+		free(text);
+	}
 	if (in.size)
 		munmap(in.data, in.size);
 	if (o.darknet_labels) {
@@ -642,10 +685,20 @@ int main(int argc, char **argv)
 			cli_fail("'%s': %s", o.darknet_labels, err.msg);
 		free(wnids);
 	}
-	if (net.caffe)
+	if (proto_names) {
+		vgg_config *proto;
+		if (vgg_config_parse(own_config, o.prototxt, &proto, &err))
+			cli_fail("'%s': %s", o.prototxt, err.msg);
+		map_named(set, proto_names, proto_count, proto, o.input, &net);
+		vgg_config_free(proto);
+		for (size_t i = 0; i < proto_count; i++)
+			free(proto_names[i]);
+		free(proto_names);
+	} else if (net.caffe) {
 		map_caffe(set, o.input, &net);
-	else
+	} else {
 		map_torchvision(set, o.input, &net);
+	}
 
 	char *inferred = own_config ? own_config : infer_config(&net, o.input);
 	vgg_config *cfg;
@@ -667,6 +720,9 @@ int main(int argc, char **argv)
 			cli_fail("'%s': the tensors describe no valid network: %s", o.input, err.msg);
 		inferred_said = 1;
 	}
+	/* Caffe and Darknet round pooled sizes up; PyTorch, down. */
+	int pool_ceil = own_ceil || darknet || strcmp(net.format, "caffe") == 0;
+	vgg_config_set_pool_ceil(cfg, pool_ceil);
 	vgg_weights_writer *wr = vgg_weights_writer_new();
 	vgg_tensor_set *keep = vgg_tensor_set_new();
 	if (!wr || !keep)
@@ -686,14 +742,15 @@ int main(int argc, char **argv)
 	snprintf(source, sizeof source, "vgg-convert %s from %s (%s)", VGG_VERSION, o.input,
 	         net.format);
 	set_meta(wr, "vgg.source", source);
-	if (net.caffe) {
+	if (strcmp(net.format, "caffe") == 0) {
 		set_meta(wr, "vgg.order", "BGR");
 		set_meta(wr, "vgg.scale", "1");
 		set_meta(wr, "vgg.mean", o.mean ? o.mean : "103.939,116.779,123.68");
 		set_meta(wr, "vgg.std", "1,1,1");
 		set_meta(wr, "vgg.resize_filter", "cv-linear");
-		set_meta(wr, "vgg.pool_round", "ceil");
 	}
+	if (pool_ceil)
+		set_meta(wr, "vgg.pool_round", "ceil");
 	if (darknet) {
 		/* Darknet's classifiers take RGB values scaled to 0..1, nothing subtracted. */
 		set_meta(wr, "vgg.mean", "0,0,0");

@@ -31,9 +31,10 @@
 
 /* ---- The text format, read into a tree of fields ---- */
 
+/* Allocated with its strings behind it, so a field costs little more than its text. */
 struct field {
-	char key[MAX_TOKEN + 1];
-	char value[MAX_TOKEN + 1];  /* a scalar's text, quotes and escapes removed */
+	const char *key;
+	const char *value;          /* a scalar's text, quotes and escapes removed; "" else */
 	int line;
 	int message;                /* a `{ ... }` whose fields are `child` */
 	struct field *child, *next;
@@ -181,29 +182,33 @@ static int parse_message(struct lexer *lx, int depth, struct field **out)
 			return VGG_OK;
 		if (t.kind != T_NAME)
 			return expected(lx, &t, depth ? "a field name or '}'" : "a field name");
-		struct field *f = calloc(1, sizeof *f);
+		struct token key = t;
+		const char *value = "";
+		if ((rc = next_token(lx, &t)))
+			return rc;
+		int colon = t.kind == T_PUNCT && t.text[0] == ':';
+		if (colon && (rc = next_token(lx, &t)))
+			return rc;
+		int message = t.kind == T_PUNCT && t.text[0] == '{';
+		if (colon && (t.kind == T_NAME || t.kind == T_NUMBER || t.kind == T_STRING))
+			value = t.text;
+		else if (!message)
+			return expected(lx, &t, "a value or '{'");
+		size_t key_len = strlen(key.text), value_len = strlen(value);
+		struct field *f = calloc(1, sizeof *f + key_len + value_len + 2);
 		if (!f)
 			return vgg__fail(lx->err, VGG_ENOMEM, "out of memory");
 		*tail = f;
 		tail = &f->next;
-		memcpy(f->key, t.text, sizeof f->key);
-		f->line = t.line;
-		if ((rc = next_token(lx, &t)))
-			return rc;
-		if (t.kind == T_PUNCT && t.text[0] == ':') {
-			if ((rc = next_token(lx, &t)))
-				return rc;
-			if (t.kind == T_NAME || t.kind == T_NUMBER || t.kind == T_STRING) {
-				memcpy(f->value, t.text, sizeof f->value);
-				continue;
-			}
-		}
-		if (t.kind != T_PUNCT || t.text[0] != '{')
-			return expected(lx, &t, "a value or '{'");
+		f->key = memcpy(f + 1, key.text, key_len + 1);
+		f->value = memcpy((char *)(f + 1) + key_len + 1, value, value_len + 1);
+		f->line = key.line;
+		f->message = message;
+		if (!message)
+			continue;
 		if (depth == MAX_DEPTH)
 			return vgg__fail(lx->err, VGG_EPARSE, "%s:%d: nested deeper than %d levels",
 			                 lx->origin, t.line, MAX_DEPTH);
-		f->message = 1;
 		if ((rc = parse_message(lx, depth + 1, &f->child)))
 			return rc;
 	}

@@ -144,7 +144,7 @@ Try 'vgg-convert --help' for more information."
 @test "-h, --help and the man page list every option; -V, --version" {
 	local opt
 	run -0 vgg-convert --help
-	for opt in --output --arch --labels --mean --darknet-labels --fold-bn --to --help --version; do
+	for opt in --output --arch --prototxt --labels --mean --darknet-labels --fold-bn --to --help --version; do
 		assert_output --partial -- "$opt"
 		grep -q -- "${opt//-/\\\\-}" "$TOP/man/vgg-convert.1" || fail "vgg-convert.1 lacks $opt"
 	done
@@ -245,4 +245,19 @@ print(all(moved[rank[w]] == plain[i] for i, w in enumerate(ids)))' "$BATS_TEST_D
 	assert_output True
 	run -2 --separate-stderr vgg-convert --darknet-labels "$D/wnids.txt" "$C/vgg11.zip.pth" -o "$OUT"
 	assert_equal "${stderr_lines[0]}" "vgg-convert: --darknet-labels goes with Darknet weights"
+}
+
+@test "-p and --prototxt: the network from Caffe's deploy file; logits equal OpenCV's" {
+	run -0 vgg-convert -p "$CAFFE/net.prototxt" "$CAFFE/v1.caffemodel" -o "$OUT"
+	run -0 error_of "$OUT" "$CAFFE/input.npy" "$CAFFE/opencv.fc7.npy" fc4
+	below "$output" 1e-4
+	run -0 vgg-convert --prototxt "$CAFFE/net.prototxt" "$CAFFE/v2.caffemodel" -o "$OUT"
+	run -0 vgg-inspect "$OUT"
+	assert_line --regexp '^  vgg\.pool_round +ceil$'
+	run -1 --separate-stderr vgg-convert -p "$CAFFE/vgg16-deploy.prototxt" "$CAFFE/v1.caffemodel" -o "$OUT"
+	assert_regex "$stderr" "^vgg-convert: '$CAFFE/v1.caffemodel': "
+	run -2 --separate-stderr vgg-convert -p "$CAFFE/net.prototxt" "$C/vgg11.zip.pth" -o "$OUT"
+	assert_equal "${stderr_lines[0]}" "vgg-convert: --prototxt goes with Caffe weights"
+	run -2 --separate-stderr vgg-convert -p "$CAFFE/net.prototxt" --arch vgg16 "$CAFFE/v1.caffemodel" -o "$OUT"
+	assert_equal "${stderr_lines[0]}" "vgg-convert: --prototxt and --arch both give the network: one of them"
 }

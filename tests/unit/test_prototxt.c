@@ -7,13 +7,14 @@
 #include <stdlib.h>
 
 #include "tap.h"
+#include "testdata.h"
 #include "vgg.h"
 
+/* A test data file as a string: vgg_caffe_prototxt reads text up to its NUL. */
 static char *slurp(const char *name)
 {
-	const char *dir = getenv("VGG_TESTDATA");
 	char path[512];
-	snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/data", name);
+	test_data_path(path, sizeof path, name);
 	FILE *f = fopen(path, "rb");
 	char *text = NULL;
 	long n;
