@@ -30,3 +30,22 @@ for expr, want in zip(sys.argv[1::2], sys.argv[2::2]):
         print("%s\n  expected: %s\n  actual:   %s" % (expr, want, got), file=sys.stderr)
 sys.exit(bad)' "$@" <<<"$output"
 }
+
+# check_usage_error ARGS...: $TOOL ARGS is a usage error: exit 2, nothing on stdout,
+# `TOOL: MESSAGE` and the --help hint on stderr.
+check_usage_error() {
+	run -2 --separate-stderr "$TOOL" "$@"
+	assert_output ''
+	assert_equal "${#stderr_lines[@]}" 2
+	assert_regex "${stderr_lines[0]}" "^$TOOL: .+"
+	assert_equal "${stderr_lines[1]}" "Try '$TOOL --help' for more information."
+}
+
+# check_bad_input ARGS...: $TOOL ARGS is bad input: exit 1, nothing on stdout, one line
+# `TOOL: MESSAGE` on stderr.
+check_bad_input() {
+	run -1 --separate-stderr "$TOOL" "$@"
+	assert_output ''
+	assert_equal "${#stderr_lines[@]}" 1
+	assert_regex "$stderr" "^$TOOL: .+"
+}

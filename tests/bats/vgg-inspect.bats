@@ -2,6 +2,7 @@
 # vgg-inspect: every option, the paper's reference figures, JSON, golden text, errors,
 # and the examples of its man page.
 load test_helper
+TOOL=vgg-inspect
 bats_require_minimum_version 1.5.0
 
 # The table's total line and summary line for one model.
@@ -11,22 +12,7 @@ check_table_totals() { # MODEL PARAMS(with commas) GMACS(3 decimals)
 	assert_line --regexp "^[0-9.]+ M parameters \([0-9.]+ MiB as float32\), ${3} G multiply-adds per image$"
 }
 
-# A usage error: exit 2, nothing on stdout, `vgg-inspect: MESSAGE` and the --help hint.
-check_usage_error() {
-	run -2 --separate-stderr vgg-inspect "$@"
-	assert_output ''
-	assert_equal "${#stderr_lines[@]}" 2
-	assert_regex "${stderr_lines[0]}" '^vgg-inspect: .+'
-	assert_equal "${stderr_lines[1]}" "Try 'vgg-inspect --help' for more information."
-}
 
-# Bad input: exit 1, nothing on stdout, one line `vgg-inspect: MESSAGE` on stderr.
-check_bad_input() {
-	run -1 --separate-stderr vgg-inspect "$@"
-	assert_output ''
-	assert_equal "${#stderr_lines[@]}" 1
-	assert_regex "$stderr" '^vgg-inspect: .+'
-}
 
 # check_json_totals MODEL:PARAMS:GMACS...: each model's --json totals, in one python3 run;
 # the per-layer figures must also add up to the totals.

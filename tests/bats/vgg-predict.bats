@@ -5,6 +5,7 @@
 # labelled "class 0".."class 9", whose default resize is 73 (64 * 256/224).  numpy is not
 # needed: .npy streams are read and written with python3's struct.
 load test_helper
+TOOL=vgg-predict
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -178,22 +179,7 @@ keep() {
 	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/$1.out"
 }
 
-# A usage error: exit 2, nothing on stdout, `vgg-predict: MESSAGE` and the --help hint.
-check_usage_error() {
-	run -2 --separate-stderr vgg-predict "$@"
-	assert_output ''
-	assert_equal "${#stderr_lines[@]}" 2
-	assert_regex "${stderr_lines[0]}" '^vgg-predict: .+'
-	assert_equal "${stderr_lines[1]}" "Try 'vgg-predict --help' for more information."
-}
 
-# Bad input found before any image: exit 1, nothing on stdout, one line on stderr.
-check_bad_input() {
-	run -1 --separate-stderr vgg-predict "$@"
-	assert_output ''
-	assert_equal "${#stderr_lines[@]}" 1
-	assert_regex "$stderr" '^vgg-predict: .+'
-}
 
 # The inputs of tests/data/net as two 3x64x64 arrays back to back in split.npy.
 make_split() {

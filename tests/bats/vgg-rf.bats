@@ -2,24 +2,10 @@
 # vgg-rf: receptive fields per layer and per unit, the 3x3-stack equivalence, every option,
 # errors, and the examples of its man page.
 load test_helper
+TOOL=vgg-rf
 bats_require_minimum_version 1.5.0
 
-# A usage error: exit 2, nothing on stdout, `vgg-rf: MESSAGE` and the --help hint.
-check_usage_error() {
-	run -2 --separate-stderr vgg-rf "$@"
-	assert_output ''
-	assert_equal "${#stderr_lines[@]}" 2
-	assert_regex "${stderr_lines[0]}" '^vgg-rf: .+'
-	assert_equal "${stderr_lines[1]}" "Try 'vgg-rf --help' for more information."
-}
 
-# Bad input: exit 1, nothing on stdout, one line `vgg-rf: MESSAGE` on stderr.
-check_bad_input() {
-	run -1 --separate-stderr vgg-rf "$@"
-	assert_output ''
-	assert_equal "${#stderr_lines[@]}" 1
-	assert_regex "$stderr" '^vgg-rf: .+'
-}
 
 # VGG-16, by hand with r += (k-1)j, P += p*j, j *= s, centre = (r-1)/2 - P:
 #   layer   kernel stride pad  output  rf jump eff-pad centre
