@@ -20,6 +20,9 @@
 
 #define MAX_LAYERS 64
 
+/* A batch norm's tensors, in the order `struct found` keeps them, under PyTorch's names. */
+static const char *const BN_PARTS[4] = {"weight", "bias", "running_mean", "running_var"};
+
 static void usage(void)
 {
 	printf("Usage: vgg-convert [OPTION]... INPUT -o OUTPUT\n"
@@ -209,10 +212,9 @@ static void map_torchvision(const vgg_tensor_set *set, const char *input, struct
 		struct found l = {0};
 		l.weight = w;
 		l.bias = find(set, "%s.%d.bias", "features", i);
-		static const char *const parts[4] = {"weight", "bias", "running_mean", "running_var"};
 		for (int p = 0; p < 4; p++) {
 			char fmt[48];
-			snprintf(fmt, sizeof fmt, "%%s.%%d.%s", parts[p]);
+			snprintf(fmt, sizeof fmt, "%%s.%%d.%s", BN_PARTS[p]);
 			l.bn[p] = find(set, fmt, "features", i + 1);
 		}
 		int step = l.bn[2] ? 3 : 2;
@@ -253,10 +255,8 @@ static void map_caffe(const vgg_tensor_set *set, const char *input, struct found
 			struct found l = {0, b, w, NULL, {0}};
 			snprintf(name, sizeof name, "conv%d_%d.bias", b, i);
 			l.bias = vgg_tensor_set_find(set, name);
-			static const char *const parts[4] = {"weight", "bias", "running_mean",
-			                                     "running_var"};
 			for (int p = 0; p < 4; p++) {
-				snprintf(name, sizeof name, "conv%d_%d.bn.%s", b, i, parts[p]);
+				snprintf(name, sizeof name, "conv%d_%d.bn.%s", b, i, BN_PARTS[p]);
 				l.bn[p] = vgg_tensor_set_find(set, name);
 			}
 			add_layer(net, l, input);
@@ -504,14 +504,13 @@ static void add_weights(vgg_weights_writer *wr, const struct found_net *net, vgg
 			add_tensor(wr, name, l->weight, 4, conv_shape, o->input);
 		snprintf(name, sizeof name, "%s.bias", prefix);
 		add_tensor(wr, name, b, 1, bias_shape, o->input);
-		static const char *const parts[4] = {"weight", "bias", "running_mean", "running_var"};
 		for (int p = 0; info->batch_norm && p < 4; p++) {
-			snprintf(what, sizeof what, "batch norm %s for %s", parts[p], info->name);
+			snprintf(what, sizeof what, "batch norm %s for %s", BN_PARTS[p], info->name);
 			const vgg_set_tensor *t = need(l->bn[p], what, o->input);
 			if (t->numel != (uint64_t)info->out_c)
 				cli_fail("'%s': tensor '%s' has %llu values, %s needs %d", o->input, t->name,
 				         (unsigned long long)t->numel, info->name, info->out_c);
-			snprintf(name, sizeof name, "%s.%s", bn_prefix, parts[p]);
+			snprintf(name, sizeof name, "%s.%s", bn_prefix, BN_PARTS[p]);
 			add_tensor(wr, name, t, 1, bias_shape, o->input);
 		}
 	}
@@ -520,7 +519,8 @@ static void add_weights(vgg_weights_writer *wr, const struct found_net *net, vgg
 	vgg_layout_free(lay);
 }
 
-static char *read_labels(const char *path)
+/* A text file (labels, a prototxt, WordNet ids) as a string. */
+static char *read_text(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -534,7 +534,7 @@ static char *read_labels(const char *path)
 		if (len < cap - 1)
 			break;
 		if (cap > (1u << 26))
-			cli_fail("'%s': too large for a label list", path);
+			cli_fail("'%s': too large for a text file (over 64 MiB)", path);
 		text = realloc(text, cap *= 2);
 	}
 	fclose(f);
@@ -666,7 +666,7 @@ int main(int argc, char **argv)
 	char **proto_names = NULL;
 	size_t proto_count = 0;
 	if (o.prototxt) {
-		char *text = read_labels(o.prototxt);
+		char *text = read_text(o.prototxt);
 		if (vgg_caffe_prototxt(text, o.prototxt, &own_config, &proto_names, &proto_count,
 		                       &err))
 			cli_fail("%s", err.msg);
@@ -675,7 +675,7 @@ int main(int argc, char **argv)
 	if (in.size)
 		munmap(in.data, in.size);
 	if (o.darknet_labels) {
-		char *wnids = read_labels(o.darknet_labels), last[32] = "";
+		char *wnids = read_text(o.darknet_labels), last[32] = "";
 		for (size_t i = 0; i < vgg_tensor_set_count(set); i++) {
 			const char *n = vgg_tensor_set_at(set, i)->name;
 			if (strncmp(n, "fc", 2) == 0 && strlen(n) < sizeof last)
@@ -756,7 +756,7 @@ int main(int argc, char **argv)
 		set_meta(wr, "vgg.mean", "0,0,0");
 		set_meta(wr, "vgg.std", "1,1,1");
 	}
-	char *labels = o.labels ? read_labels(o.labels) : NULL;
+	char *labels = o.labels ? read_text(o.labels) : NULL;
 	if (labels)
 		set_meta(wr, "vgg.labels", labels);
 	else if (vgg_config_classes(cfg) == 1000)

@@ -173,6 +173,7 @@ struct run {
 	int from;             /* --from's index, or -1 */
 	FILE *features;       /* where --layer writes */
 	int largest_resize;   /* the largest shorter side any model or scale resizes to */
+	int softmax[MAX_MODELS]; /* the model's last layer is soft-max */
 	vgg_output *output;   /* -o FILE, written whole at the end */
 };
 
@@ -362,7 +363,7 @@ static void pass(struct run *r, int m, struct item **items, float **x, int n, in
 		} else {
 			size_t one = (size_t)shape[1] * (size_t)shape[2] * (size_t)shape[3];
 			accumulate(y + (size_t)i * one, shape[1], shape[2] * shape[3],
-			           ends_in_softmax(r->nets[m]), items[i]->probs);
+			           r->softmax[m], items[i]->probs);
 			items[i]->passes++;
 		}
 	}
@@ -553,6 +554,7 @@ static void load_models(struct run *r, const struct options *o)
 		vgg_error err;
 		if (vgg_net_load(o->models[m], &r->nets[m], &err))
 			cli_fail("%s", err.msg);
+		r->softmax[m] = ends_in_softmax(r->nets[m]);
 		int classes = vgg_config_classes(vgg_net_config(r->nets[m]));
 		if (m == 0)
 			r->classes = classes;
