@@ -380,10 +380,8 @@ const char *vgg_net_label(const vgg_net *net, int i)
 
 int vgg_net_layer_index(const vgg_net *net, const char *name)
 {
-	for (size_t i = 0; i < net->count; i++)
-		if (strcasecmp(vgg_layout_layer(net->own, i)->name, name) == 0)
-			return (int)i;
-	return -1;
+	const vgg_layer_info *l = vgg_layout_find(net->own, name);
+	return l ? (int)(l - vgg_layout_layer(net->own, 0)) : -1;
 }
 
 /* Grows a buffer to hold `len` floats. */
