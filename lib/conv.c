@@ -1,7 +1,7 @@
 /*
- * conv.c: convolutions as im2col + OpenBLAS sgemm.  The column matrix is built a band of
- * output rows at a time, so its scratch stays at a few MB even for VGG's 224x224 layers
- * (a whole conv1_2 column matrix would be 115 MB).
+ * conv.c: convolutions as im2col + OpenBLAS sgemm, forward and backward.  The column
+ * matrix is built a band of output rows at a time, so its scratch stays at a few MB even
+ * for VGG's 224x224 layers (a whole conv1_2 column matrix would be 115 MB).
  */
 #include <cblas.h>
 #include <string.h>
@@ -123,5 +123,96 @@ void vgg__conv_forward(const struct vgg__conv *c, const float *in, int n, int h,
 			}
 		}
 		bias_relu(c, y, plane);
+	}
+}
+
+/* The inverse of im2col: each column entry's gradient is added back to the input pixel it
+ * was copied from. */
+static void col2im_add(const struct vgg__conv *c, const float *col, int h, int w, int y0,
+                       int rows, int ow, float *in)
+{
+	size_t cols = (size_t)rows * (size_t)ow;
+	for (int ci = 0; ci < c->in_c; ci++) {
+		float *plane = in + (size_t)ci * (size_t)h * (size_t)w;
+		for (int dy = 0; dy < c->kh; dy++) {
+			for (int dx = 0; dx < c->kw; dx++) {
+				const float *src =
+					col + ((size_t)(ci * c->kh + dy) * (size_t)c->kw + (size_t)dx) * cols;
+				int x0 = c->pad - dx, x1 = w + c->pad - dx;
+				if (x0 < 0)
+					x0 = 0;
+				if (x1 > ow)
+					x1 = ow;
+				for (int r = 0; r < rows; r++) {
+					int sy = y0 + r + dy - c->pad;
+					if (sy < 0 || sy >= h)
+						continue;
+					float *drow = plane + (size_t)sy * (size_t)w + dx - c->pad;
+					const float *s = src + (size_t)r * (size_t)ow;
+					for (int x = x0; x < x1; x++)
+						drow[x] += s[x];
+				}
+			}
+		}
+	}
+}
+
+size_t vgg__conv_backward_scratch(const struct vgg__conv *c, int h, int w)
+{
+	return 2 * vgg__conv_scratch(c, h, w);
+}
+
+void vgg__conv_backward(const struct vgg__conv *c, const float *in, const float *dy, int n,
+                        int h, int w, float *dw, float *db, float *dx, float *scratch)
+{
+	int oh = out_size(h, c->kh, c->pad), ow = out_size(w, c->kw, c->pad);
+	int k = c->in_c * c->kh * c->kw;
+	size_t in_size = (size_t)c->in_c * (size_t)h * (size_t)w;
+	size_t plane = (size_t)oh * (size_t)ow;
+	for (int i = 0; i < n; i++)
+		for (int o = 0; o < c->out_c; o++) {
+			const float *g = dy + ((size_t)i * (size_t)c->out_c + (size_t)o) * plane;
+			double sum = 0;
+			for (size_t p = 0; p < plane; p++)
+				sum += g[p];
+			db[o] += (float)sum;
+		}
+	if (oh == 1 && ow == 1 && c->pad == 0) {
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c->out_c, k, n, 1.0f, dy,
+		            c->out_c, in, k, 1.0f, dw, k);
+		if (dx)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k, c->out_c, 1.0f, dy,
+			            c->out_c, c->weight, k, 0.0f, dx, k);
+		return;
+	}
+	if (dx)
+		memset(dx, 0, (size_t)n * in_size * sizeof *dx);
+	for (int i = 0; i < n; i++) {
+		const float *x = in + (size_t)i * in_size;
+		const float *g = dy + (size_t)i * (size_t)c->out_c * plane;
+		float *gx = dx ? dx + (size_t)i * in_size : NULL;
+		if (direct(c)) {
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->out_c, k, (int)plane, 1.0f,
+			            g, (int)plane, x, (int)plane, 1.0f, dw, k);
+			if (gx)
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, (int)plane, c->out_c,
+				            1.0f, c->weight, k, g, (int)plane, 0.0f, gx, (int)plane);
+			continue;
+		}
+		int band = band_rows(c, oh, ow);
+		float *col = scratch, *dcol = scratch + vgg__conv_scratch(c, h, w);
+		for (int y0 = 0; y0 < oh; y0 += band) {
+			int rows = oh - y0 < band ? oh - y0 : band;
+			int cols = rows * ow;
+			const float *gb = g + (size_t)y0 * (size_t)ow;
+			im2col(c, x, h, w, y0, rows, ow, col);
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->out_c, k, cols, 1.0f, gb,
+			            (int)plane, col, cols, 1.0f, dw, k);
+			if (!gx)
+				continue;
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, cols, c->out_c, 1.0f,
+			            c->weight, k, gb, (int)plane, 0.0f, dcol, cols);
+			col2im_add(c, dcol, h, w, y0, rows, ow, gx);
+		}
 	}
 }

@@ -1,6 +1,9 @@
 /*
- * layers.h: the layer kernels the forward pass (net.c) calls, one file each.  All work on
- * planar float32 (NCHW) batches; none allocates: scratch comes from the caller.
+ * layers.h: the layer kernels the forward pass (net.c) and training (train.c) call, one
+ * file each.  All work on planar float32 (NCHW) batches; none allocates: scratch comes from
+ * the caller.  A backward kernel takes the gradient of the loss with respect to the layer's
+ * output (dy) and gives it with respect to the input (dx); parameter gradients are added to
+ * what dw, db, dgamma and dbeta hold, so a caller can sum over batches.
  */
 #ifndef VGG_LAYERS_H
 #define VGG_LAYERS_H
@@ -20,14 +23,34 @@ size_t vgg__conv_scratch(const struct vgg__conv *c, int h, int w);
 void vgg__conv_forward(const struct vgg__conv *c, const float *in, int n, int h, int w,
                        float *out, float *scratch);
 
+/* Floats of scratch vgg__conv_backward needs for an h x w input. */
+size_t vgg__conv_backward_scratch(const struct vgg__conv *c, int h, int w);
+/* dy is the gradient at the conv's output after its bias, before any ReLU; dx may be NULL
+ * when no gradient is wanted for the input (the first layer). */
+void vgg__conv_backward(const struct vgg__conv *c, const float *in, const float *dy, int n,
+                        int h, int w, float *dw, float *db, float *dx, float *scratch);
+
 /* 2x2 max pooling, stride 2; the output size rounded down, or up with `ceil` (Caffe), when
  * a last window that hangs over the edge takes the maximum of what it covers. */
 void vgg__maxpool_forward(const float *in, int planes, int h, int w, int ceil, float *out);
+void vgg__maxpool_backward(const float *in, const float *dy, int planes, int h, int w, int ceil,
+                           float *dx);
 
 /* AlexNet's local response normalisation across channels (n 5, alpha 1e-4, beta 0.75, k 2). */
 void vgg__lrn_forward(const float *in, int n, int c, int hw, float *out);
+void vgg__lrn_backward(const float *in, const float *dy, int n, int c, int hw, float *dx);
+
+/* Batch norm over each channel's n x hw values: y = gamma * xhat + beta with xhat the values
+ * normalised by the batch's mean and (biased) variance, which come back in mean and var. */
+void vgg__bn_train_forward(const float *z, int n, int c, int hw, const float *gamma,
+                           const float *beta, float eps, float *y, float *xhat, float *mean,
+                           float *var);
+void vgg__bn_backward(const float *dy, const float *xhat, const float *gamma, const float *var,
+                      float eps, int n, int c, int hw, float *dgamma, float *dbeta, float *dz);
 
 /* Soft-max over channels at each position. */
 void vgg__softmax_forward(const float *in, int n, int c, int hw, float *out);
+double vgg__softmax_xent(const float *logits, const int *labels, int n, int c, float *dlogits,
+                         int *correct);
 
 #endif

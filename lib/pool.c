@@ -1,6 +1,8 @@
 /*
  * pool.c: VGG's 2x2 max pooling with stride 2.  PyTorch drops an odd last row or column;
- * Caffe rounds the output up and pools the lone last row or column on its own.
+ * Caffe rounds the output up and pools the lone last row or column on its own.  The
+ * backward pass sends each window's gradient to its first maximum in reading order, the
+ * element PyTorch's max_pool2d picks.
  */
 #include "layers.h"
 
@@ -23,6 +25,34 @@ void vgg__maxpool_forward(const float *in, int planes, int h, int w, int ceil, f
 				int x1 = 2 * x + 1 < w ? 2 * x + 1 : 2 * x;
 				dst[(size_t)y * (size_t)ow + (size_t)x] =
 					max2(max2(r0[2 * x], r0[x1]), max2(r1[2 * x], r1[x1]));
+			}
+		}
+	}
+}
+
+void vgg__maxpool_backward(const float *in, const float *dy, int planes, int h, int w, int ceil,
+                           float *dx)
+{
+	int oh = ceil ? (h + 1) / 2 : h / 2, ow = ceil ? (w + 1) / 2 : w / 2;
+	for (int p = 0; p < planes; p++) {
+		const float *src = in + (size_t)p * (size_t)h * (size_t)w;
+		const float *g = dy + (size_t)p * (size_t)oh * (size_t)ow;
+		float *dst = dx + (size_t)p * (size_t)h * (size_t)w;
+		for (size_t i = 0; i < (size_t)h * (size_t)w; i++)
+			dst[i] = 0;
+		for (int y = 0; y < oh; y++) {
+			int y1 = 2 * y + 1 < h ? 2 * y + 1 : 2 * y;
+			for (int x = 0; x < ow; x++) {
+				int x1 = 2 * x + 1 < w ? 2 * x + 1 : 2 * x;
+				size_t at[4] = {(size_t)(2 * y) * (size_t)w + (size_t)(2 * x),
+				                (size_t)(2 * y) * (size_t)w + (size_t)x1,
+				                (size_t)y1 * (size_t)w + (size_t)(2 * x),
+				                (size_t)y1 * (size_t)w + (size_t)x1};
+				size_t best = at[0];
+				for (int j = 1; j < 4; j++)
+					if (src[at[j]] > src[best])
+						best = at[j];
+				dst[best] += g[(size_t)y * (size_t)ow + (size_t)x];
 			}
 		}
 	}

@@ -22,3 +22,31 @@ void vgg__softmax_forward(const float *in, int n, int c, int hw, float *out)
 		}
 	}
 }
+
+/*
+ * The mean cross-entropy of soft-max(logits) against `labels`, and its gradient with
+ * respect to the logits ((p - one-hot) / n) in dlogits.  *correct counts the rows whose
+ * highest logit is the label.
+ */
+double vgg__softmax_xent(const float *logits, const int *labels, int n, int c, float *dlogits,
+                         int *correct)
+{
+	double loss = 0;
+	*correct = 0;
+	for (int i = 0; i < n; i++) {
+		const float *a = logits + (size_t)i * (size_t)c;
+		float *d = dlogits + (size_t)i * (size_t)c;
+		int best = 0;
+		for (int ch = 1; ch < c; ch++)
+			if (a[ch] > a[best])
+				best = ch;
+		*correct += best == labels[i];
+		double sum = 0;
+		for (int ch = 0; ch < c; ch++)
+			sum += exp((double)(a[ch] - a[best]));
+		loss += log(sum) - (a[labels[i]] - a[best]);
+		for (int ch = 0; ch < c; ch++)
+			d[ch] = (float)((exp((double)(a[ch] - a[best])) / sum - (ch == labels[i])) / n);
+	}
+	return loss / n;
+}

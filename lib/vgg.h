@@ -291,6 +291,68 @@ int vgg_net_forward(vgg_net *net, const float *input, int n, int c, int h, int w
 /* Threads for the forward pass (OpenBLAS's and ours); 0 means one per core. */
 void vgg_set_threads(int threads);
 
+/* ---- Training: backward pass and SGD (train.c over the layers' backward kernels) ---- */
+
+typedef struct vgg_trainer vgg_trainer;
+
+enum vgg_init {
+	VGG_INIT_KAIMING, /* normal(0, sqrt(2 / fan_in)) (He et al. 2015) */
+	VGG_INIT_GLOROT,  /* uniform(+-sqrt(6 / (fan_in + fan_out))) (Glorot & Bengio 2010) */
+	VGG_INIT_NORMAL   /* normal(0, 0.01), the paper's */
+};
+
+/* torch.optim.SGD's update: v = momentum v + g + weight_decay w; w -= lr v. */
+typedef struct vgg_sgd {
+	float lr, momentum, weight_decay;
+} vgg_sgd;
+
+/*
+ * A trainable copy of `cfg` at its own input size, which must end in an FC layer (a
+ * soft-max after it is the loss's).  Parameters start as vgg_trainer_init(KAIMING, 0)
+ * leaves them; dropout is 0.5 on every FC layer but the last.
+ */
+int vgg_trainer_new(const vgg_config *cfg, vgg_trainer **out, vgg_error *err);
+void vgg_trainer_free(vgg_trainer *t);
+const vgg_config *vgg_trainer_config(const vgg_trainer *t);
+/* Weights from `init` and `seed`, zero biases, batch norm at identity, no momentum. */
+void vgg_trainer_init(vgg_trainer *t, enum vgg_init init, uint64_t seed);
+void vgg_trainer_set_dropout(vgg_trainer *t, float rate);
+/* Keeps a conv or FC layer's parameters as they are. */
+int vgg_trainer_freeze(vgg_trainer *t, const char *layer, vgg_error *err);
+
+enum vgg_copy {
+	VGG_COPY_FINETUNE, /* every layer whose tensors have the same names and shapes */
+	VGG_COPY_SURGERY,  /* the paper's: the first four conv layers found, and the FC layers */
+	VGG_COPY_RESUME    /* every layer, with its momentum: a checkpoint */
+};
+/* Copies layers from a weights file; `copied` gets their names, space-separated. */
+int vgg_trainer_copy_from(vgg_trainer *t, const vgg_weights *w, enum vgg_copy how,
+                          char *copied, size_t copied_size, vgg_error *err);
+
+/*
+ * One batch of n inputs (the config's input size, planar float32) with their labels:
+ * forward with batch statistics and dropout (its masks drawn from `seed`), the mean
+ * soft-max cross-entropy into *loss, the rows classified right into *correct, and the
+ * gradient of every parameter, which vgg_trainer_gradient_data exposes to be summed
+ * across processes before vgg_trainer_update applies it.
+ */
+int vgg_trainer_gradients(vgg_trainer *t, const float *x, const int *labels, int n,
+                          uint64_t seed, double *loss, int *correct, vgg_error *err);
+float *vgg_trainer_gradient_data(vgg_trainer *t, size_t *count);
+void vgg_trainer_update(vgg_trainer *t, const vgg_sgd *sgd);
+/* Updates applied so far (restored from a checkpoint by vgg_trainer_set_steps). */
+uint64_t vgg_trainer_steps(const vgg_trainer *t);
+void vgg_trainer_set_steps(vgg_trainer *t, uint64_t steps);
+/* Inference as vgg-predict runs it (running statistics, no dropout): the mean loss and
+ * how many of the n rows have their label first (*top1) and among the first five (*top5). */
+int vgg_trainer_evaluate(vgg_trainer *t, const float *x, const int *labels, int n,
+                         double *loss, int *top1, int *top5, vgg_error *err);
+/* Adds the parameters and running statistics to `wr` under vgg-weights(5) names, and with
+ * `with_momentum` each parameter's momentum as NAME.momentum.  They must stay valid until
+ * the writer is written: leave the trainer alone meanwhile. */
+int vgg_trainer_write(vgg_trainer *t, vgg_weights_writer *wr, int with_momentum,
+                      vgg_error *err);
+
 /* ---- Outputs written whole or not at all (output.c) ---- */
 
 /* Opens a temporary file beside `path` for writing; *f is the stream to write to. */

@@ -1,0 +1,71 @@
+/*
+ * batchnorm.c: batch normalisation as it trains, over the batch and positions of each
+ * channel (Ioffe & Szegedy 2015).  At inference the net folds it into the conv before it
+ * (net.c); here the statistics are the batch's own and the gradient flows through them.
+ */
+#include <math.h>
+
+#include "layers.h"
+
+void vgg__bn_train_forward(const float *z, int n, int c, int hw, const float *gamma,
+                           const float *beta, float eps, float *y, float *xhat, float *mean,
+                           float *var)
+{
+	size_t plane = (size_t)hw, count = (size_t)n * plane;
+	for (int ch = 0; ch < c; ch++) {
+		double sum = 0, sq = 0;
+		for (int i = 0; i < n; i++) {
+			const float *p = z + ((size_t)i * (size_t)c + (size_t)ch) * plane;
+			for (size_t j = 0; j < plane; j++)
+				sum += p[j];
+		}
+		double m = sum / (double)count;
+		for (int i = 0; i < n; i++) {
+			const float *p = z + ((size_t)i * (size_t)c + (size_t)ch) * plane;
+			for (size_t j = 0; j < plane; j++)
+				sq += (p[j] - m) * (p[j] - m);
+		}
+		double v = sq / (double)count;
+		float inv = (float)(1 / sqrt(v + eps));
+		mean[ch] = (float)m;
+		var[ch] = (float)v;
+		for (int i = 0; i < n; i++) {
+			size_t at = ((size_t)i * (size_t)c + (size_t)ch) * plane;
+			for (size_t j = 0; j < plane; j++) {
+				float h = (z[at + j] - (float)m) * inv;
+				xhat[at + j] = h;
+				y[at + j] = gamma[ch] * h + beta[ch];
+			}
+		}
+	}
+}
+
+/*
+ * With N values per channel, dxhat = dy * gamma and
+ *   dz = inv / N * (N * dxhat - sum dxhat - xhat * sum(dxhat * xhat)).
+ */
+void vgg__bn_backward(const float *dy, const float *xhat, const float *gamma, const float *var,
+                      float eps, int n, int c, int hw, float *dgamma, float *dbeta, float *dz)
+{
+	size_t plane = (size_t)hw, count = (size_t)n * plane;
+	for (int ch = 0; ch < c; ch++) {
+		double sg = 0, sgx = 0;
+		for (int i = 0; i < n; i++) {
+			size_t at = ((size_t)i * (size_t)c + (size_t)ch) * plane;
+			for (size_t j = 0; j < plane; j++) {
+				sg += dy[at + j];
+				sgx += (double)dy[at + j] * xhat[at + j];
+			}
+		}
+		dgamma[ch] += (float)sgx;
+		dbeta[ch] += (float)sg;
+		double inv = 1 / sqrt((double)var[ch] + eps);
+		double k = gamma[ch] * inv;
+		double mg = sg / (double)count, mgx = sgx / (double)count;
+		for (int i = 0; i < n; i++) {
+			size_t at = ((size_t)i * (size_t)c + (size_t)ch) * plane;
+			for (size_t j = 0; j < plane; j++)
+				dz[at + j] = (float)(k * (dy[at + j] - mg - xhat[at + j] * mgx));
+		}
+	}
+}
