@@ -28,6 +28,7 @@ struct train_layer {
 	float *xhat, *mean, *var;  /* batch norm: normalised values and batch statistics */
 	float *mask;               /* dropout: 0 or 1 / (1 - rate) per output */
 	int dropout;               /* an FC layer before the last one */
+	int dropped;               /* dropout applied in the last forward pass */
 	int frozen;
 };
 
@@ -35,6 +36,7 @@ struct vgg_trainer {
 	vgg_config *cfg;
 	vgg_layout *lay;
 	size_t count, last;        /* layers; the last conv or FC, whose output is the logits */
+	int trainable;             /* the last is an FC layer, whose outputs are class scores */
 	struct train_layer *layers;
 	float *params, *grads, *momentum, *stats;
 	size_t nparams, nstats;
@@ -96,7 +98,7 @@ void vgg_trainer_free(vgg_trainer *t)
 }
 
 /* The parameter layout of every layer, and where the logits come from. */
-static int plan(vgg_trainer *t, vgg_error *err)
+static void plan(vgg_trainer *t)
 {
 	int c, h, w;
 	vgg_layout_input(t->lay, &c, &h, &w);
@@ -110,9 +112,9 @@ static int plan(vgg_trainer *t, vgg_error *err)
 			have_last = 1;
 		}
 	}
-	if (!have_last || vgg_layout_layer(t->lay, t->last)->kind != VGG_LAYER_FC)
-		return vgg__fail(err, VGG_ESHAPE, "%s does not end in an FC layer to train against",
-		                 t->cfg->name);
+	t->trainable = have_last && vgg_layout_layer(t->lay, t->last)->kind == VGG_LAYER_FC;
+	if (!have_last)
+		t->last = t->count - 1;
 	for (size_t i = 0; i < t->count; i++) {
 		struct train_layer *l = &t->layers[i];
 		const vgg_layer_info *info = vgg_layout_layer(t->lay, i);
@@ -138,7 +140,6 @@ static int plan(vgg_trainer *t, vgg_error *err)
 		h = info->out_h;
 		w = info->out_w;
 	}
-	return VGG_OK;
 }
 
 /* Points each layer's conv at its weights in `params`. */
@@ -176,7 +177,7 @@ int vgg_trainer_new(const vgg_config *cfg, vgg_trainer **out, vgg_error *err)
 			rc = vgg__fail(err, VGG_ENOMEM, "out of memory");
 	}
 	if (!rc)
-		rc = plan(t, err);
+		plan(t);
 	if (!rc && (!(t->params = calloc(t->nparams, sizeof *t->params)) ||
 	            !(t->grads = calloc(t->nparams, sizeof *t->grads)) ||
 	            !(t->momentum = calloc(t->nparams, sizeof *t->momentum)) ||
@@ -302,10 +303,11 @@ static void relu(float *x, size_t len)
  * statistics in batch norm (updating the running ones) and dropout; evaluation uses the
  * running statistics and no dropout, as the net in vgg-predict will.
  */
-static void forward(vgg_trainer *t, const float *x, int n, int training, uint64_t *rng)
+static void forward(vgg_trainer *t, const float *x, int n, size_t top, int training,
+                    uint64_t *rng)
 {
 	const float *in = x;
-	for (size_t i = 0; i <= t->last; i++) {
+	for (size_t i = 0; i <= top; i++) {
 		struct train_layer *l = &t->layers[i];
 		const vgg_layer_info *info = l->info;
 		size_t len = (size_t)n * l->out_len;
@@ -342,7 +344,8 @@ static void forward(vgg_trainer *t, const float *x, int n, int training, uint64_
 			}
 			if (info->relu && i != t->last)
 				relu(l->out, len);
-			if (training && l->dropout && t->dropout > 0) {
+			l->dropped = training && l->dropout && t->dropout > 0;
+			if (l->dropped) {
 				float keep = 1 / (1 - t->dropout);
 				for (size_t j = 0; j < len; j++) {
 					l->mask[j] = uniform(rng) < t->dropout ? 0 : keep;
@@ -364,31 +367,37 @@ static void forward(vgg_trainer *t, const float *x, int n, int training, uint64_
 	}
 }
 
-/* Back from d(loss)/d(logits) in t->grad[0] to every parameter's gradient. */
-static void backward(vgg_trainer *t, const float *x, int n)
+/*
+ * Back from the gradient at layer top's output (before its ReLU) in t->grad[0] to every
+ * parameter's gradient, and to the input's, which ends in *dx_out, when `dx_out` is given.
+ */
+static void backward(vgg_trainer *t, const float *x, int n, size_t top, float **dx_out)
 {
 	/* Below the lowest trained layer no gradient is needed. */
-	size_t lowest = t->last;
-	for (size_t i = 0; i <= t->last; i++)
+	size_t lowest = top;
+	for (size_t i = 0; i <= top; i++)
 		if (is_weighted(t->layers[i].info->kind) && !t->layers[i].frozen) {
 			lowest = i;
 			break;
 		}
+	if (dx_out)
+		lowest = 0;
 	int which = 0;
-	for (size_t i = t->last + 1; i-- > lowest;) {
+	for (size_t i = top + 1; i-- > lowest;) {
 		struct train_layer *l = &t->layers[i];
 		const vgg_layer_info *info = l->info;
 		const float *in = i ? t->layers[i - 1].out : x;
-		float *dy = t->grad[which], *dx = i > lowest ? t->grad[which ^ 1] : NULL;
+		float *dy = t->grad[which];
+		float *dx = i > lowest || dx_out ? t->grad[which ^ 1] : NULL;
 		size_t len = (size_t)n * l->out_len;
 		int hw = info->out_h * info->out_w;
 		switch (info->kind) {
 		case VGG_LAYER_CONV:
 		case VGG_LAYER_FC: {
-			if (l->dropout && t->dropout > 0)
+			if (l->dropped)
 				for (size_t j = 0; j < len; j++)
 					dy[j] *= l->mask[j];
-			if (info->relu && i != t->last)
+			if (info->relu && i != t->last && i != top)
 				for (size_t j = 0; j < len; j++)
 					dy[j] = l->out[j] > 0 ? dy[j] : 0;
 			size_t k = (size_t)l->conv.in_c * (size_t)l->conv.kh * (size_t)l->conv.kw;
@@ -414,11 +423,16 @@ static void backward(vgg_trainer *t, const float *x, int n)
 		}
 		which ^= 1;
 	}
+	if (dx_out)
+		*dx_out = t->grad[which];
 }
 
 static int check_batch(const vgg_trainer *t, const int *labels, int n, vgg_error *err)
 {
 	int classes = t->layers[t->last].info->out_c;
+	if (!t->trainable)
+		return vgg__fail(err, VGG_ESHAPE, "%s does not end in an FC layer to train against",
+		                 t->cfg->name);
 	if (n < 1)
 		return vgg__fail(err, VGG_ERANGE, "an empty batch");
 	for (int i = 0; i < n; i++)
@@ -435,11 +449,11 @@ int vgg_trainer_gradients(vgg_trainer *t, const float *x, const int *labels, int
 	if (rc || (rc = reserve(t, n, err)))
 		return rc;
 	uint64_t rng = seed;
-	forward(t, x, n, 1, &rng);
+	forward(t, x, n, t->last, 1, &rng);
 	struct train_layer *top = &t->layers[t->last];
 	memset(t->grads, 0, t->nparams * sizeof *t->grads);
 	double l = vgg__softmax_xent(top->out, labels, n, top->info->out_c, t->grad[0], correct);
-	backward(t, x, n);
+	backward(t, x, n, t->last, NULL);
 	if (loss)
 		*loss = l;
 	return VGG_OK;
@@ -473,7 +487,7 @@ int vgg_trainer_evaluate(vgg_trainer *t, const float *x, const int *labels, int 
 	int rc = check_batch(t, labels, n, err);
 	if (rc || (rc = reserve(t, n, err)))
 		return rc;
-	forward(t, x, n, 0, NULL);
+	forward(t, x, n, t->last, 0, NULL);
 	struct train_layer *top = &t->layers[t->last];
 	int c = top->info->out_c;
 	*loss = vgg__softmax_xent(top->out, labels, n, c, t->grad[0], top1);
@@ -485,6 +499,31 @@ int vgg_trainer_evaluate(vgg_trainer *t, const float *x, const int *labels, int 
 			above += a[j] > a[labels[i]];
 		*top5 += above < 5;
 	}
+	return VGG_OK;
+}
+
+int vgg_trainer_input_gradient(vgg_trainer *t, const float *x, int n, const char *layer,
+                               const float **dx, vgg_error *err)
+{
+	const vgg_layer_info *info = vgg_layout_find(t->lay, layer);
+	if (!info)
+		return vgg__fail(err, VGG_ENOTFOUND, "no layer '%s' in %s", layer, t->cfg->name);
+	size_t top = (size_t)(info - vgg_layout_layer(t->lay, 0));
+	if (info->kind == VGG_LAYER_SOFTMAX)
+		return vgg__fail(err, VGG_ERANGE, "%s is the soft-max; take the layer before it",
+		                 info->name);
+	int rc = n < 1 ? vgg__fail(err, VGG_ERANGE, "no inputs") : reserve(t, n, err);
+	if (rc)
+		return rc;
+	forward(t, x, n, top, 0, NULL);
+	size_t plane = (size_t)info->out_h * (size_t)info->out_w;
+	size_t centre = (size_t)(info->out_h / 2) * (size_t)info->out_w + (size_t)(info->out_w / 2);
+	memset(t->grad[0], 0, (size_t)n * t->layers[top].out_len * sizeof *t->grad[0]);
+	for (size_t p = 0; p < (size_t)n * (size_t)info->out_c; p++)
+		t->grad[0][p * plane + centre] = 1;
+	float *g;
+	backward(t, x, n, top, &g);
+	*dx = g;
 	return VGG_OK;
 }
 

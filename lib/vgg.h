@@ -307,7 +307,7 @@ typedef struct vgg_sgd {
 } vgg_sgd;
 
 /*
- * A trainable copy of `cfg` at its own input size, which must end in an FC layer (a
+ * A trainable copy of `cfg` at its own input size; to train, it must end in an FC layer (a
  * soft-max after it is the loss's).  Parameters start as vgg_trainer_init(KAIMING, 0)
  * leaves them; dropout is 0.5 on every FC layer but the last.
  */
@@ -347,6 +347,13 @@ void vgg_trainer_set_steps(vgg_trainer *t, uint64_t steps);
  * how many of the n rows have their label first (*top1) and among the first five (*top5). */
 int vgg_trainer_evaluate(vgg_trainer *t, const float *x, const int *labels, int n,
                          double *loss, int *top1, int *top5, vgg_error *err);
+/*
+ * The gradient of the sum over channels of `layer`'s centre unit (before its ReLU) with
+ * respect to each of the n inputs, at inference (Luo et al. 2016's effective receptive
+ * field): *dx points to n inputs' worth, owned by the trainer until its next call.
+ */
+int vgg_trainer_input_gradient(vgg_trainer *t, const float *x, int n, const char *layer,
+                               const float **dx, vgg_error *err);
 /* Adds the parameters and running statistics to `wr` under vgg-weights(5) names, and with
  * `with_momentum` each parameter's momentum as NAME.momentum.  They must stay valid until
  * the writer is written: leave the trainer alone meanwhile. */

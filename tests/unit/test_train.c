@@ -220,13 +220,35 @@ static void check_errors(void)
 	vgg_config *cfg;
 	vgg_trainer *t = NULL;
 	vgg_error err;
-	vgg_config_parse("input 8x8x1\nconv3-2\nmaxpool\n", "<test>", &cfg, NULL);
+	vgg_config_parse("input 9x9x1\nconv3-2\nconv3-2\nmaxpool\n", "<test>", &cfg, NULL);
 	int rc = vgg_trainer_new(cfg, &t, &err);
-	CHECK(rc == VGG_ESHAPE && !t, "a net without an FC layer is refused: %.150s", err.msg);
-	vgg_config_free(cfg);
-	t = golden_trainer("plain");
-	int bad[4] = {0, 1, 5, 2}, correct;
+	float x[81];
+	int nolabel[1] = {0};
 	double loss;
+	for (int i = 0; i < 81; i++)
+		x[i] = (float)((i * 37) % 11) - 5;
+	int correct;
+	rc = rc ? rc : vgg_trainer_gradients(t, x, nolabel, 1, 1, &loss, &correct, &err);
+	CHECK(rc == VGG_ESHAPE, "a net without an FC layer trains nothing: %.150s", err.msg);
+	/* conv1_2's centre unit sees the 5x5 box around the input's centre, and nothing else. */
+	const float *dx;
+	rc = vgg_trainer_input_gradient(t, x, 1, "conv1_2", &dx, &err);
+	int inside = 1, outside = 0;
+	for (int y = 0; rc == VGG_OK && y < 9; y++)
+		for (int xx = 0; xx < 9; xx++) {
+			int in_box = y >= 2 && y <= 6 && xx >= 2 && xx <= 6;
+			if (in_box && y == 4 && xx == 4)
+				inside = dx[y * 9 + xx] != 0;
+			outside += !in_box && dx[y * 9 + xx] != 0;
+		}
+	CHECK(rc == VGG_OK && inside && outside == 0,
+	      "input gradient of conv1_2's centre: non-zero at the centre, zero outside its 5x5 field");
+	rc = vgg_trainer_input_gradient(t, x, 1, "conv7_1", &dx, &err);
+	CHECK(rc == VGG_ENOTFOUND, "input gradient of a layer that is not there: %.150s", err.msg);
+	vgg_config_free(cfg);
+	vgg_trainer_free(t);
+	t = golden_trainer("plain");
+	int bad[4] = {0, 1, 5, 2};
 	rc = vgg_trainer_gradients(t, batch, bad, 4, 1, &loss, &correct, &err);
 	CHECK(rc == VGG_ERANGE, "label 5 for 5 classes is refused: %.150s", err.msg);
 	int top1 = -1, top5 = -1;
