@@ -360,6 +360,33 @@ int vgg_trainer_input_gradient(vgg_trainer *t, const float *x, int n, const char
 int vgg_trainer_write(vgg_trainer *t, vgg_weights_writer *wr, int with_momentum,
                       vgg_error *err);
 
+/* ---- The learning rate over a run (schedule.c) ---- */
+
+enum vgg_schedule_kind {
+	VGG_SCHEDULE_PLATEAU, /* divided by 10 when validation accuracy stops improving */
+	VGG_SCHEDULE_STEP,    /* divided by 10 every `step` epochs */
+	VGG_SCHEDULE_COSINE   /* half a cosine from lr to 0 over the epochs after warm-up */
+};
+
+typedef struct vgg_schedule {
+	enum vgg_schedule_kind kind;
+	float lr;                 /* the base rate */
+	int epochs, warmup;       /* warm-up: epochs of linear increase from 0 */
+	int patience;             /* plateau: epochs without improvement before a drop */
+	int max_drops;            /* plateau and step: at most this many divisions */
+	int step;                 /* step: epochs between drops */
+	/* The state a checkpoint keeps. */
+	int drops, stale;
+	double best;              /* best validation accuracy so far, -1 before any */
+} vgg_schedule;
+
+/* Defaults: patience 3, at most 3 drops, no warm-up. */
+void vgg_schedule_init(vgg_schedule *s, enum vgg_schedule_kind kind, float lr, int epochs);
+/* The rate for a step `progress` (0..1) of the way through epoch `epoch` (from 0). */
+float vgg_schedule_lr(const vgg_schedule *s, int epoch, double progress);
+/* Records an epoch's validation accuracy; 1 when the plateau rule just divided the rate. */
+int vgg_schedule_epoch_end(vgg_schedule *s, double accuracy);
+
 /* ---- Outputs written whole or not at all (output.c) ---- */
 
 /* Opens a temporary file beside `path` for writing; *f is the stream to write to. */
