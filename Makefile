@@ -29,9 +29,14 @@ all: $(B)/libvgg.a $(B)/libvgg.so $(BINS)
 config.mk:
 	./configure
 
+# The layer kernels' inner loops (ReLU masks, bias sums, pooling) must vectorize, which
+# GCC does at -O2 only for the simplest loops.
+KERNELS = conv pool lrn batchnorm softmax train
+$(KERNELS:%=$(B)/lib/%.o): KERNEL_CFLAGS = -O3
+
 $(B)/lib/%.o: lib/%.c config.mk
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(KERNEL_CFLAGS) -c $< -o $@
 
 $(B)/lib/builtin_configs.c: lib/embed.awk $(CONFIGS) $(LABELS)
 	@mkdir -p $(@D)

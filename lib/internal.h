@@ -39,6 +39,15 @@ extern const struct vgg__builtin vgg__builtins[];
 /* A file of share/vgg by its name there without extension ("A-LRN", "labels/imagenet"). */
 const char *vgg__builtin_text(const char *file_name);
 
+/* ---- Threads (parallel.c) ---- */
+
+#define VGG__MAX_THREADS 64
+/* The thread count vgg_set_threads chose (1 until it is called). */
+int vgg__threads(void);
+/* Runs fn(ctx, i) for each i in [0, n), n <= VGG__MAX_THREADS, each on its own thread (the
+ * caller's for 0) with OpenBLAS single-threaded meanwhile; returns when all have finished. */
+void vgg__parallel(int n, void (*fn)(void *ctx, int i), void *ctx);
+
 /* A tensor gathered by a vgg_weights_writer, which each output format serializes. */
 struct vgg__pending {
 	char *name;

@@ -6,13 +6,11 @@
  * batch or input comes and are reused otherwise.  Weights stay in the mapped file unless
  * they must be converted (another dtype, misaligned) or changed (batch norm folded in).
  */
-#include <cblas.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "layers.h"
@@ -522,13 +520,4 @@ int vgg_net_forward(vgg_net *net, const float *input, int n, int c, int h, int w
 	shape[2] = s.h;
 	shape[3] = s.w;
 	return VGG_OK;
-}
-
-void vgg_set_threads(int threads)
-{
-	if (threads <= 0) {
-		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = cores > 0 ? (int)cores : 1;
-	}
-	openblas_set_num_threads(threads);
 }

@@ -42,8 +42,11 @@ struct vgg_trainer {
 	size_t nparams, nstats;
 	float dropout, bn_eps;
 	int batch;                 /* the batch the buffers are sized for */
-	float *grad[2], *scratch;  /* ping-pong gradient buffers; conv scratch */
+	float *grad[2], *scratch;  /* ping-pong gradient buffers; conv scratch per thread */
 	size_t grad_len, scratch_len;
+	int slices;                /* threads a conv layer's batch is split across */
+	float *partial;            /* per extra thread: its share of a conv layer's gradients */
+	size_t partial_len;
 	uint64_t steps;
 };
 
@@ -92,6 +95,7 @@ void vgg_trainer_free(vgg_trainer *t)
 	free(t->grad[0]);
 	free(t->grad[1]);
 	free(t->scratch);
+	free(t->partial);
 	vgg_layout_free(t->lay);
 	vgg_config_free(t->cfg);
 	free(t);
@@ -246,9 +250,12 @@ void vgg_trainer_init(vgg_trainer *t, enum vgg_init init, uint64_t seed)
 /* Sizes the activation and gradient buffers for batches of up to n. */
 static int reserve(vgg_trainer *t, int n, vgg_error *err)
 {
-	if (n <= t->batch)
+	int slices = vgg__threads() < n ? vgg__threads() : n;
+	if (n <= t->batch && slices <= t->slices)
 		return VGG_OK;
-	size_t biggest = 0, scratch = 1;
+	if (n < t->batch)
+		n = t->batch;
+	size_t biggest = 0, scratch = 1, partial = 0;
 	for (size_t i = 0; i < t->count; i++) {
 		struct train_layer *l = &t->layers[i];
 		size_t len = (size_t)n * l->out_len;
@@ -274,6 +281,8 @@ static int reserve(vgg_trainer *t, int n, vgg_error *err)
 			size_t need = vgg__conv_backward_scratch(&l->conv, l->in_h, l->in_w);
 			if (need > scratch)
 				scratch = need;
+			if (l->info->kind == VGG_LAYER_CONV && l->param_len > partial)
+				partial = l->param_len;
 		}
 	}
 	float *g0 = realloc(t->grad[0], biggest * sizeof *g0);
@@ -282,14 +291,70 @@ static int reserve(vgg_trainer *t, int n, vgg_error *err)
 	float *g1 = g0 ? realloc(t->grad[1], biggest * sizeof *g1) : NULL;
 	if (g1)
 		t->grad[1] = g1;
-	float *s = g1 ? realloc(t->scratch, scratch * sizeof *s) : NULL;
-	if (!s)
+	float *s = g1 ? realloc(t->scratch, scratch * (size_t)slices * sizeof *s) : NULL;
+	if (s)
+		t->scratch = s;
+	float *p = s ? realloc(t->partial, (partial * (size_t)(slices - 1) + 1) * sizeof *p) : NULL;
+	if (!p)
 		return vgg__fail(err, VGG_ENOMEM, "out of memory for gradients");
-	t->scratch = s;
+	t->partial = p;
 	t->grad_len = biggest;
 	t->scratch_len = scratch;
+	t->partial_len = partial;
 	t->batch = n;
+	t->slices = slices;
 	return VGG_OK;
+}
+
+/* A conv layer's batch split into slices of images, one per thread. */
+struct conv_job {
+	vgg_trainer *t;
+	const struct train_layer *l;
+	const float *in, *dy;
+	float *dx;
+	int n, slices;
+};
+
+static void slice_range(const struct conv_job *j, int i, int *first, int *count)
+{
+	*first = j->n * i / j->slices;
+	*count = j->n * (i + 1) / j->slices - *first;
+}
+
+static void conv_forward_slice(void *ctx, int i)
+{
+	const struct conv_job *j = ctx;
+	int a, n;
+	slice_range(j, i, &a, &n);
+	vgg__conv_forward(&j->l->conv, j->in + (size_t)a * j->l->in_len, n, j->l->in_h, j->l->in_w,
+	                  j->l->out + (size_t)a * j->l->out_len,
+	                  j->t->scratch + (size_t)i * j->t->scratch_len);
+}
+
+/* Slice 0 adds to the gradients themselves, the others to their own partial sums. */
+static void conv_backward_slice(void *ctx, int i)
+{
+	const struct conv_job *j = ctx;
+	const struct train_layer *l = j->l;
+	int a, n;
+	slice_range(j, i, &a, &n);
+	size_t k = (size_t)l->conv.in_c * (size_t)l->conv.kh * (size_t)l->conv.kw;
+	float *g = i ? j->t->partial + (size_t)(i - 1) * j->t->partial_len
+	             : j->t->grads + l->param_at;
+	if (i)
+		memset(g, 0, (k + 1) * (size_t)l->conv.out_c * sizeof *g);
+	vgg__conv_backward(&l->conv, j->in + (size_t)a * l->in_len, j->dy + (size_t)a * l->out_len,
+	                   n, l->in_h, l->in_w, g, g + k * (size_t)l->conv.out_c,
+	                   j->dx ? j->dx + (size_t)a * l->in_len : NULL,
+	                   j->t->scratch + (size_t)i * j->t->scratch_len);
+}
+
+/* FC layers are one GEMM over the batch, which OpenBLAS's own threads split better. */
+static int conv_slices(const vgg_trainer *t, const struct train_layer *l, int n)
+{
+	if (l->info->kind != VGG_LAYER_CONV)
+		return 1;
+	return t->slices < n ? t->slices : n;
 }
 
 static void relu(float *x, size_t len)
@@ -315,7 +380,8 @@ static void forward(vgg_trainer *t, const float *x, int n, size_t top, int train
 		switch (info->kind) {
 		case VGG_LAYER_CONV:
 		case VGG_LAYER_FC: {
-			vgg__conv_forward(&l->conv, in, n, l->in_h, l->in_w, l->out, t->scratch);
+			struct conv_job job = {t, l, in, NULL, NULL, n, conv_slices(t, l, n)};
+			vgg__parallel(job.slices, conv_forward_slice, &job);
 			if (info->batch_norm) {
 				int o = info->out_c;
 				const float *gamma = t->params + l->param_at + l->param_len - 2 * (size_t)o;
@@ -408,8 +474,13 @@ static void backward(vgg_trainer *t, const float *x, int n, size_t top, float **
 				vgg__bn_backward(dy, l->xhat, gamma, l->var, t->bn_eps, n, (int)o, hw,
 				                 g + k * o + o, g + k * o + 2 * o, dy);
 			}
-			vgg__conv_backward(&l->conv, in, dy, n, l->in_h, l->in_w, g, g + k * o, dx,
-			                   t->scratch);
+			struct conv_job job = {t, l, in, dy, dx, n, conv_slices(t, l, n)};
+			vgg__parallel(job.slices, conv_backward_slice, &job);
+			for (int s = 1; s < job.slices; s++) {
+				const float *p = t->partial + (size_t)(s - 1) * t->partial_len;
+				for (size_t j = 0; j < (k + 1) * o; j++)
+					g[j] += p[j];
+			}
 			break;
 		}
 		case VGG_LAYER_POOL:
