@@ -294,7 +294,8 @@ static void write_meta(const struct run *r, vgg_weights_writer *wr)
 {
 	vgg_error err;
 	char buf[256];
-	const vgg_preprocess *p = &r->aug.norm;
+	vgg_preprocess eval, *p = &eval;
+	vgg_augment_preprocess(&r->aug, &eval);
 	char *config = vgg_config_to_text(r->cfg);
 	int ok = config && !vgg_weights_writer_meta(wr, "vgg.config", config, &err) &&
 	         !vgg_weights_writer_meta(wr, "vgg.name", vgg_config_name(r->cfg), &err);
@@ -537,9 +538,6 @@ static void plan_augment(struct run *r)
 	memcpy(a->eigval, eigval, sizeof eigval);
 	memcpy(a->eigvec, eigvec, sizeof eigvec);
 	vgg_preprocess_torchvision(&a->norm);
-	a->norm.resize = (o->scale_min + o->scale_max) / 2;
-	a->norm.crop_h = h;
-	a->norm.crop_w = w;
 	if (r->channels == 1) {
 		/* A gray net sees luma: one mean and deviation for all three slots. */
 		float m = (mean[0] + mean[1] + mean[2]) / 3, s = (std[0] + std[1] + std[2]) / 3;
