@@ -8,6 +8,9 @@
 #define VGG__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define VGG__PRINTF(f, a)
+/* Reads the whole of `path` into a malloc'd buffer (image.c); pipes work too. */
+int vgg__read_file(const char *path, unsigned char **out, size_t *size, vgg_error *err);
+
 /*
  * The library's random numbers (rng.c): xoshiro256** seeded through splitmix64 from a key
  * (seed, a, b).  Distinct keys give independent streams, so a draw depends on its key and
@@ -75,6 +78,9 @@ size_t vgg__writer_count(const vgg_weights_writer *wr);
 const struct vgg__pending *vgg__writer_tensor(const vgg_weights_writer *wr, size_t i);
 /* Writes n floats little-endian; 0 on a short write. */
 int vgg__write_floats(FILE *f, const float *data, uint64_t n);
+
+/* Reads the whole of `path` into a malloc'd buffer (image.c); pipes work too. */
+int vgg__read_file(const char *path, unsigned char **out, size_t *size, vgg_error *err);
 
 /*
  * The library's random numbers (rng.c): xoshiro256** seeded through splitmix64 from a key

@@ -191,6 +191,55 @@ void vgg_preprocess_caffe(vgg_preprocess *p);
 int vgg_preprocess_image(const vgg_preprocess *p, const vgg_image *img, int channels,
                          float **out, int *h, int *w, vgg_error *err);
 
+/* ---- Training data: datasets (dataset.c, idx.c) ---- */
+
+/*
+ * A set of labelled images, opened from one of these, told apart by content:
+ * - a directory with one subdirectory per class: the classes sorted by name (in byte order)
+ *   are labels 0, 1, ... and their names the class names; a class's images are the files
+ *   below its subdirectory named *.jpg, *.jpeg, *.png, *.pgm, *.ppm, *.pbm or *.pnm (any
+ *   case), in the order torchvision's ImageFolder gives them; names starting with '.' are
+ *   passed over;
+ * - a list file of `PATH LABEL` lines (Caffe's): the label is the word after the last blank,
+ *   a whole number from 0; relative paths are relative to the list file's directory; empty
+ *   lines are passed over; the classes are 0 to the largest label, unnamed;
+ * - an IDX images file of MNIST or Fashion-MNIST, gzip'd or not, whose labels file is the one
+ *   beside it named with "images" turned to "labels" and "idx3" to "idx1" (with or without
+ *   .gz): train-images-idx3-ubyte.gz -> train-labels-idx1-ubyte.gz; the classes are 0 to the
+ *   largest label, unnamed; or a directory holding exactly one such images file.
+ * Directories and lists are read when opened, the images when asked for; IDX files are
+ * read whole into memory.
+ */
+typedef struct vgg_dataset vgg_dataset;
+
+int vgg_dataset_open(const char *path, vgg_dataset **out, vgg_error *err);
+/* Datasets made by vgg_dataset_split share their images: each is freed, in any order. */
+void vgg_dataset_free(vgg_dataset *ds);
+size_t vgg_dataset_count(const vgg_dataset *ds);
+int vgg_dataset_classes(const vgg_dataset *ds);
+/* Class c's name, or NULL when the dataset names none (lists, IDX). */
+const char *vgg_dataset_class_name(const vgg_dataset *ds, int c);
+int vgg_dataset_label(const vgg_dataset *ds, size_t i);
+/* Image i decoded (0 <= i < count); safe to call from several threads at once. */
+int vgg_dataset_image(const vgg_dataset *ds, size_t i, vgg_image **out, vgg_error *err);
+/*
+ * Two views of ds: *held_out gets round(fraction * count) of its images chosen at random by
+ * `seed`, *train the others, each in ds's order.  0 < fraction < 1, and VGG_ERANGE when a
+ * part would be empty.  The same dataset and seed always give the same split.
+ */
+int vgg_dataset_split(const vgg_dataset *ds, double fraction, uint64_t seed,
+                      vgg_dataset **train, vgg_dataset **held_out, vgg_error *err);
+/*
+ * Statistics of the RGB values (0..1; gray images count as R = G = B) of all pixels of
+ * `sample` images chosen by `seed` (0 or more than count: every image): per channel mean
+ * and standard deviation, and the eigen-decomposition of their 3x3 covariance for the colour
+ * shift: eigval in descending order, eigvec[i] the unit eigenvector of eigval[i] (R, G, B;
+ * its largest component positive).  Images that do not decode are passed over; it fails
+ * only when none does.
+ */
+int vgg_dataset_stats(const vgg_dataset *ds, size_t sample, uint64_t seed, float mean[3],
+                      float std[3], float eigval[3], float eigvec[3][3], vgg_error *err);
+
 /* ---- Weights files: safetensors, read by mmap (safetensors.c); vgg-weights(5) ---- */
 
 enum vgg_dtype { VGG_DTYPE_F32, VGG_DTYPE_F16, VGG_DTYPE_BF16, VGG_DTYPE_F64, VGG_DTYPE_I64,
