@@ -36,4 +36,15 @@ void vgg__preprocess_crop(const vgg_preprocess *p, const unsigned char *pix, int
                           int channels, int oy, int ox, int flip, const float *shift, float *t,
                           int ch, int cw);
 
+/* Refuses augmentation settings vgg__augment_image cannot follow. */
+int vgg__augment_check(const vgg_augment *a, int channels, vgg_error *err);
+
+/*
+ * One image into out (channels x crop_h x crop_w floats): with `rng`, the training path
+ * drawing its scale, crop, flip and colour shift from it; with NULL, the evaluation path,
+ * which is vgg_preprocess_image with vgg_augment_preprocess's settings.  `a` is checked.
+ */
+int vgg__augment_image(const vgg_augment *a, const vgg_image *img, int channels,
+                       struct vgg__rng *rng, float *out, vgg_error *err);
+
 #endif
