@@ -120,9 +120,8 @@ int vgg_image_decode(const void *data, size_t size, const char *name, int min_si
 	return vgg__fail(err, VGG_EIO, "cannot decode '%s': not a JPEG, PNG or PNM file", name);
 }
 
-/* The whole of `path` in a malloc'd buffer; sized by fstat when it can be, grown otherwise
- * (pipes and /dev/stdin report no size). */
-static int read_all(const char *path, unsigned char **out, size_t *size, vgg_error *err)
+/* Sized by fstat when it can be, grown otherwise (pipes and /dev/stdin report no size). */
+int vgg__read_file(const char *path, unsigned char **out, size_t *size, vgg_error *err)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -168,7 +167,7 @@ int vgg_image_read(const char *path, int min_side, vgg_image **out, vgg_error *e
 	unsigned char *data = NULL;
 	size_t size = 0;
 	*out = NULL;
-	int rc = read_all(path, &data, &size, err);
+	int rc = vgg__read_file(path, &data, &size, err);
 	if (rc)
 		return rc;
 	rc = vgg_image_decode(data, size, path, min_side, out, err);

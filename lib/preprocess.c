@@ -14,10 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "preprocess.h"
 #include "resize.h"
-
-/* Largest side a resize or crop may ask for. */
-#define MAX_SIDE 65536
 
 void vgg_preprocess_torchvision(vgg_preprocess *p)
 {
@@ -47,18 +45,19 @@ void vgg_preprocess_caffe(vgg_preprocess *p)
 	};
 }
 
-static int check_params(const vgg_preprocess *p, int channels, vgg_error *err)
+int vgg__preprocess_check(const vgg_preprocess *p, int channels, vgg_error *err)
 {
 	if (channels != 1 && channels != 3)
 		return vgg__fail(err, VGG_ERANGE, "%d input channels: a net takes 1 or 3", channels);
 	if (p->filter != VGG_RESIZE_PIL_BILINEAR && p->filter != VGG_RESIZE_CV_LINEAR)
 		return vgg__fail(err, VGG_ERANGE, "unknown resize filter %d", (int)p->filter);
-	if (p->resize < 0 || p->resize > MAX_SIDE)
+	if (p->resize < 0 || p->resize > VGG__MAX_SIDE)
 		return vgg__fail(err, VGG_ERANGE, "resize to %d: out of range (0 to %d)", p->resize,
-		                 MAX_SIDE);
-	if (p->crop_h < 0 || p->crop_h > MAX_SIDE || p->crop_w < 0 || p->crop_w > MAX_SIDE)
+		                 VGG__MAX_SIDE);
+	if (p->crop_h < 0 || p->crop_h > VGG__MAX_SIDE || p->crop_w < 0 ||
+	    p->crop_w > VGG__MAX_SIDE)
 		return vgg__fail(err, VGG_ERANGE, "crop %dx%d: out of range (0 to %d each side)",
-		                 p->crop_h, p->crop_w, MAX_SIDE);
+		                 p->crop_h, p->crop_w, VGG__MAX_SIDE);
 	for (int c = 0; c < channels; c++)
 		if (p->std[c] == 0.0f)
 			return vgg__fail(err, VGG_ERANGE, "std of channel %d is 0: values are divided "
@@ -103,10 +102,10 @@ static int resized_size(int w, int h, int size, int *rw, int *rh, vgg_error *err
 		return VGG_OK;
 	/* Python's int(size * long / short): an exact product, one rounding, truncation. */
 	double l = (double)size * longer / shorter;
-	if (l > MAX_SIDE)
+	if (l > VGG__MAX_SIDE)
 		return vgg__fail(err, VGG_ERANGE,
 		                 "a %dx%d image with its shorter side resized to %d would be over %d "
-		                 "pixels long", w, h, size, MAX_SIDE);
+		                 "pixels long", w, h, size, VGG__MAX_SIDE);
 	*rw = w <= h ? size : (int)l;
 	*rh = w <= h ? (int)l : size;
 	return VGG_OK;
@@ -116,7 +115,7 @@ static int resized_size(int w, int h, int size, int *rw, int *rh, vgg_error *err
  * Where a centre crop of `crop` starts in `size`: torchvision's int(round((size - crop) / 2))
  * with Python's ties to even, or minus the zero padding before the image when it is smaller.
  */
-static int crop_offset(int size, int crop)
+int vgg__crop_offset(int size, int crop)
 {
 	if (crop > size)
 		return -((crop - size) / 2);
@@ -126,22 +125,23 @@ static int crop_offset(int size, int crop)
 	return k;
 }
 
-/* Crops (offsets oy, ox; pixels outside are 0) and normalises rw x rh pixels into t. */
-static void normalise(const vgg_preprocess *p, const unsigned char *pix, int rw, int rh,
-                      int channels, int oy, int ox, float *t, int ch, int cw)
+void vgg__preprocess_crop(const vgg_preprocess *p, const unsigned char *pix, int rw, int rh,
+                          int channels, int oy, int ox, int flip, const float *shift, float *t,
+                          int ch, int cw)
 {
 	for (int c = 0; c < channels; c++) {
+		int src_c = p->bgr && channels == 3 ? 2 - c : c;
+		float sh = shift ? shift[src_c] : 0.0f;
 		/* Every output value is one of 256, the same arithmetic as torchvision's per pixel. */
 		float lut[256];
 		for (int v = 0; v < 256; v++)
-			lut[v] = ((float)v * p->scale - p->mean[c]) / p->std[c];
-		int src_c = p->bgr && channels == 3 ? 2 - c : c;
+			lut[v] = (((float)v + sh) * p->scale - p->mean[c]) / p->std[c];
 		float *plane = t + (size_t)c * (size_t)ch * (size_t)cw;
 		for (int y = 0; y < ch; y++) {
 			float *row = plane + (size_t)y * (size_t)cw;
 			int sy = y + oy;
 			for (int x = 0; x < cw; x++) {
-				int sx = x + ox;
+				int sx = flip ? ox + cw - 1 - x : ox + x;
 				int inside = sy >= 0 && sy < rh && sx >= 0 && sx < rw;
 				row[x] = lut[inside ? pix[((size_t)sy * (size_t)rw + (size_t)sx) *
 				                          (size_t)channels + (size_t)src_c] : 0];
@@ -150,46 +150,57 @@ static void normalise(const vgg_preprocess *p, const unsigned char *pix, int rw,
 	}
 }
 
+int vgg__preprocess_pixels(const vgg_image *img, int channels, int size,
+                           enum vgg_resize_filter filter, const unsigned char **pix,
+                           unsigned char **owned, int *rw, int *rh, vgg_error *err)
+{
+	int iw = vgg_image_width(img), ih = vgg_image_height(img);
+	*owned = NULL;
+	int rc = resized_size(iw, ih, size, rw, rh, err);
+	if (rc)
+		return rc;
+	*pix = vgg_image_pixels(img);
+	if (vgg_image_channels(img) != channels) {
+		if (!(*owned = convert_channels(*pix, (size_t)iw * (size_t)ih, channels)))
+			return vgg__fail(err, VGG_ENOMEM, "out of memory converting a %dx%d image to "
+			                 "%d channels", iw, ih, channels);
+		*pix = *owned;
+	}
+	if (*rw != iw || *rh != ih) {
+		unsigned char *resized = alloc3((size_t)*rw, (size_t)*rh, (size_t)channels);
+		rc = resized ? vgg__resize(filter, *pix, iw, ih, channels, resized, *rw, *rh, err)
+		             : vgg__fail(err, VGG_ENOMEM, "out of memory resizing to %dx%d", *rw, *rh);
+		free(*owned);
+		*owned = resized;
+		if (rc) {
+			free(resized);
+			*owned = NULL;
+			return rc;
+		}
+		*pix = resized;
+	}
+	return VGG_OK;
+}
+
 int vgg_preprocess_image(const vgg_preprocess *p, const vgg_image *img, int channels,
                          float **out, int *h, int *w, vgg_error *err)
 {
 	*out = NULL;
-	int rc = check_params(p, channels, err);
+	int rc = vgg__preprocess_check(p, channels, err);
 	if (rc)
 		return rc;
-	int iw = vgg_image_width(img), ih = vgg_image_height(img);
+	const unsigned char *pix;
+	unsigned char *owned;
 	int rw, rh;
-	if ((rc = resized_size(iw, ih, p->resize, &rw, &rh, err)))
+	if ((rc = vgg__preprocess_pixels(img, channels, p->resize, p->filter, &pix, &owned, &rw,
+	                                 &rh, err)))
 		return rc;
-
-	const unsigned char *pix = vgg_image_pixels(img);
-	unsigned char *converted = NULL, *resized = NULL;
-	if (vgg_image_channels(img) != channels) {
-		converted = convert_channels(pix, (size_t)iw * (size_t)ih, channels);
-		if (!converted)
-			return vgg__fail(err, VGG_ENOMEM, "out of memory converting a %dx%d image to "
-			                 "%d channels", iw, ih, channels);
-		pix = converted;
-	}
-	if (rw != iw || rh != ih) {
-		resized = alloc3((size_t)rw, (size_t)rh, (size_t)channels);
-		rc = resized ? vgg__resize(p->filter, pix, iw, ih, channels, resized, rw, rh, err)
-		             : vgg__fail(err, VGG_ENOMEM, "out of memory resizing to %dx%d", rw, rh);
-		if (rc) {
-			free(converted);
-			free(resized);
-			return rc;
-		}
-		pix = resized;
-	}
-
 	int ch = p->crop_h ? p->crop_h : rh, cw = p->crop_w ? p->crop_w : rw;
 	float *t = alloc3((size_t)channels * (size_t)ch, (size_t)cw, sizeof *t);
 	if (t)
-		normalise(p, pix, rw, rh, channels, crop_offset(rh, ch), crop_offset(rw, cw), t, ch,
-		          cw);
-	free(converted);
-	free(resized);
+		vgg__preprocess_crop(p, pix, rw, rh, channels, vgg__crop_offset(rh, ch),
+		                     vgg__crop_offset(rw, cw), 0, NULL, t, ch, cw);
+	free(owned);
 	if (!t)
 		return vgg__fail(err, VGG_ENOMEM, "out of memory for a %dx%dx%d tensor", channels,
 		                 ch, cw);

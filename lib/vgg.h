@@ -191,6 +191,117 @@ void vgg_preprocess_caffe(vgg_preprocess *p);
 int vgg_preprocess_image(const vgg_preprocess *p, const vgg_image *img, int channels,
                          float **out, int *h, int *w, vgg_error *err);
 
+/* ---- Training data: datasets (dataset.c, idx.c), augmentation (augment.c), batches
+ * made by worker threads (loader.c) ---- */
+
+/*
+ * A set of labelled images, opened from one of these, told apart by content:
+ * - a directory with one subdirectory per class: the classes sorted by name (in byte order)
+ *   are labels 0, 1, ... and their names the class names; a class's images are the files
+ *   below its subdirectory named *.jpg, *.jpeg, *.png, *.pgm, *.ppm, *.pbm or *.pnm (any
+ *   case), in the order torchvision's ImageFolder gives them; names starting with '.' are
+ *   passed over;
+ * - a list file of `PATH LABEL` lines (Caffe's): the label is the word after the last blank,
+ *   a whole number from 0; relative paths are relative to the list file's directory; empty
+ *   lines are passed over; the classes are 0 to the largest label, unnamed;
+ * - an IDX images file of MNIST or Fashion-MNIST, gzip'd or not, whose labels file is the one
+ *   beside it named with "images" turned to "labels" and "idx3" to "idx1" (with or without
+ *   .gz): train-images-idx3-ubyte.gz -> train-labels-idx1-ubyte.gz; the classes are 0 to the
+ *   largest label, unnamed; or a directory holding exactly one such images file.
+ * Directories and lists are read when opened, the images when asked for; IDX files are
+ * read whole into memory.
+ */
+typedef struct vgg_dataset vgg_dataset;
+
+int vgg_dataset_open(const char *path, vgg_dataset **out, vgg_error *err);
+/* Datasets made by vgg_dataset_split share their images: each is freed, in any order. */
+void vgg_dataset_free(vgg_dataset *ds);
+size_t vgg_dataset_count(const vgg_dataset *ds);
+int vgg_dataset_classes(const vgg_dataset *ds);
+/* Class c's name, or NULL when the dataset names none (lists, IDX). */
+const char *vgg_dataset_class_name(const vgg_dataset *ds, int c);
+int vgg_dataset_label(const vgg_dataset *ds, size_t i);
+/* Image i decoded (0 <= i < count); safe to call from several threads at once. */
+int vgg_dataset_image(const vgg_dataset *ds, size_t i, vgg_image **out, vgg_error *err);
+/*
+ * Two views of ds: *held_out gets round(fraction * count) of its images chosen at random by
+ * `seed`, *train the others, each in ds's order.  0 < fraction < 1, and VGG_ERANGE when a
+ * part would be empty.  The same dataset and seed always give the same split.
+ */
+int vgg_dataset_split(const vgg_dataset *ds, double fraction, uint64_t seed,
+                      vgg_dataset **train, vgg_dataset **held_out, vgg_error *err);
+/*
+ * Statistics of the RGB values (0..1; gray images count as R = G = B) of all pixels of
+ * `sample` images chosen by `seed` (0 or more than count: every image): per channel mean
+ * and standard deviation, and the eigen-decomposition of their 3x3 covariance for the colour
+ * shift: eigval in descending order, eigvec[i] the unit eigenvector of eigval[i] (R, G, B;
+ * its largest component positive).  Images that do not decode are passed over; it fails
+ * only when none does.
+ */
+int vgg_dataset_stats(const vgg_dataset *ds, size_t sample, uint64_t seed, float mean[3],
+                      float std[3], float eigval[3], float eigvec[3][3], vgg_error *err);
+
+/*
+ * The training path for one image, after the paper's section 3.1 and AlexNet's colour shift:
+ *   1. channels as vgg_preprocess_image makes them (gray to RGB, or RGB to luma);
+ *   2. the shorter side rescaled to S (norm.filter's resizer): S = scale_min = scale_max
+ *      fixed, or drawn per image from [scale_min, scale_max] (scale jittering); both 0: no
+ *      rescaling;
+ *   3. a crop_h x crop_w window at a random place in the image padded with `pad` zero pixels
+ *      on each side; along an axis where the padded image is shorter than the window, the
+ *      image is centred in it, as in evaluation;
+ *   4. mirrored left to right with probability 1/2 when `flip`;
+ *   5. when colour > 0 and the net takes 3 channels, sum_i alpha_i eigval[i] eigvec[i] (RGB
+ *      in 0..1 units, as vgg_dataset_stats gives) added to every pixel, with alpha_i drawn
+ *      per image from N(0, colour^2) (AlexNet: 0.1);
+ *   6. norm's scale, mean, std and channel order; its resize and crop are not used.
+ * Evaluation takes the deterministic path instead, vgg_preprocess_image with the settings
+ * vgg_augment_preprocess gives.
+ */
+typedef struct vgg_augment {
+	int crop_h, crop_w;
+	int scale_min, scale_max;
+	int pad;
+	int flip;
+	float colour;
+	float eigval[3], eigvec[3][3];
+	vgg_preprocess norm;
+} vgg_augment;
+
+/* The evaluation path as vgg_preprocess_image's settings: `norm`, the shorter side resized
+ * to S (the middle of [scale_min, scale_max], rounded down), a centre crop_h x crop_w crop.
+ * A trained net's weights file carries these, so that vgg-predict sees what evaluation
+ * during training saw. */
+void vgg_augment_preprocess(const vgg_augment *a, vgg_preprocess *p);
+
+/*
+ * Batches of a dataset, decoded and augmented by worker threads ahead of the caller so that
+ * loading overlaps the training step.  A training epoch's order is a permutation drawn from
+ * (seed, epoch), and each image's augmentation from (seed, epoch, its index in the
+ * dataset): the batches are the same at any number of threads.  `channels` is the net's
+ * input (1 or 3), `threads` 0 means one per core.  The loader copies `a` and reads `ds`,
+ * which must outlive it.
+ */
+typedef struct vgg_loader vgg_loader;
+
+int vgg_loader_new(const vgg_dataset *ds, const vgg_augment *a, int channels, int batch,
+                   int threads, vgg_loader **out, vgg_error *err);
+/* Starts an epoch, dropping any in progress: with `train`, shuffled and augmented; without,
+ * in the dataset's order through the evaluation path.  VGG_ERANGE for a negative epoch. */
+int vgg_loader_start(vgg_loader *l, uint64_t seed, int epoch, int train);
+/*
+ * The next batch: *n images (at most `batch`; 0 once the epoch is over) as n x C x H x W
+ * floats in *x and their labels in *labels, both valid until the next call.  An image that
+ * fails to decode or preprocess is passed over, counted, and the batch filled from the
+ * images after it; only running out of memory fails.
+ */
+int vgg_loader_next(vgg_loader *l, const float **x, const int **labels, int *n,
+                    vgg_error *err);
+/* Images passed over since the loader was made, and the message of the last one (NULL if
+ * none; valid until the next vgg_loader_next), which names its file. */
+size_t vgg_loader_skipped(const vgg_loader *l, const char **last_error);
+void vgg_loader_free(vgg_loader *l);
+
 /* ---- Weights files: safetensors, read by mmap (safetensors.c); vgg-weights(5) ---- */
 
 enum vgg_dtype { VGG_DTYPE_F32, VGG_DTYPE_F16, VGG_DTYPE_BF16, VGG_DTYPE_F64, VGG_DTYPE_I64,

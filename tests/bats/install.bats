@@ -70,7 +70,7 @@ config_mk() {
 	local page
 	for page in man1/vgg-inspect.1 man1/vgg-rf.1 man1/vgg-predict.1 man1/vgg-convert.1 \
 		man5/vgg-config.5 \
-		man5/vgg-weights.5; do
+		man5/vgg-weights.5 man5/vgg-dataset.5; do
 		[ -f "$ROOT/usr/share/man/$page" ] || fail "missing share/man/$page"
 		cmp "$TOP/man/${page#*/}" "$ROOT/usr/share/man/$page"
 	done
