@@ -11,7 +11,7 @@ LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(B)/lib/%.o) $(B)/lib/builtin_configs.o
 CONFIGS = $(sort $(wildcard share/vgg/*.cfg))
 LABELS = $(sort $(wildcard share/vgg/labels/*.txt))
-TOOLS = vgg-inspect vgg-rf vgg-predict vgg-convert
+TOOLS = vgg-inspect vgg-rf vgg-predict vgg-convert vgg-train
 BINS = $(TOOLS:%=$(B)/%)
 CLI_OBJ = $(B)/cmd/cli.o
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
