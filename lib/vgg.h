@@ -397,6 +397,29 @@ int vgg_output_commit(vgg_output *o, vgg_error *err);
 /* Closes and removes the temporary file; frees `o`.  NULL is harmless. */
 void vgg_output_abort(vgg_output *o);
 
+/* ---- Pictures: PNG files and charts (png_write.c, plot.c), written as output.c does ---- */
+
+/* 8-bit pixels, rows top to bottom, channels interleaved: 1 (gray) or 3 (R G B). */
+int vgg_png_write(const char *path, int width, int height, int channels,
+                  const unsigned char *pixels, vgg_error *err);
+
+/* One line of a chart: values[i] belongs to epoch i + 1; a NaN or an infinity is a gap. */
+typedef struct vgg_plot_series {
+	const char *name;      /* in the legend */
+	const double *values;
+	int count;             /* may be 0: the series is only in the legend */
+	int right_axis;        /* 0: on the left axis (losses), drawn solid; 1: on the right
+	                        * (accuracies, 0..1 or percent), drawn dashed */
+} vgg_plot_series;
+
+/*
+ * The n series against epochs 1 to the longest count, as an 800x500 RGB PNG: `title` (NULL
+ * or "" for none) on top, a legend, and axes with ticks at round numbers that each hold
+ * their own series' values.  Series take ten distinct colours in turn.
+ */
+int vgg_plot_write(const char *path, const char *title, const vgg_plot_series *series, int n,
+                   vgg_error *err);
+
 /* ---- Foreign weights, read into a set of named float32 tensors (tensor_set.c) ----
  * The converter's readers (caffe.c; torch.c over pickle.c and zip.c) fill one; only
  * vgg-convert knows their formats, and the net reads our weights files alone. */
