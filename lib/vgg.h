@@ -471,6 +471,53 @@ int vgg_trainer_input_gradient(vgg_trainer *t, const float *x, int n, const char
 int vgg_trainer_write(vgg_trainer *t, vgg_weights_writer *wr, int with_momentum,
                       vgg_error *err);
 
+/* ---- The effective receptive field (erf.c, over the trainer's input gradient) ---- */
+
+typedef struct vgg_erf vgg_erf;
+
+/*
+ * The effective receptive field (Luo et al. 2016) of `layer`'s centre unit (NULL: the last
+ * conv layer) in the net of config `cfg` (vgg_net_config of the weights file) with the
+ * weights `w`, for inputs of height x width (0, 0: the config's own size).  Only the layers
+ * up to `layer` are built; an FC layer among them needs the config's own size.  `w` is read
+ * during the call only.
+ */
+int vgg_erf_new(const vgg_config *cfg, const vgg_weights *w, const char *layer, int height,
+                int width, vgg_erf **out, vgg_error *err);
+void vgg_erf_free(vgg_erf *e);
+/* Adds n preprocessed inputs (planar float32, channels x height x width each): the gradient
+ * of the sum over channels of the centre unit (before its ReLU), |.| summed over the input's
+ * channels. */
+int vgg_erf_add(vgg_erf *e, const float *x, int n, vgg_error *err);
+/* The same for n random images, each sample uniform in 0..255 and normalised as `p` says
+ * (scale, mean, std; no resize or crop), drawn from `seed`. */
+int vgg_erf_add_noise(vgg_erf *e, const vgg_preprocess *p, int n, uint64_t seed,
+                      vgg_error *err);
+
+typedef struct vgg_erf_summary {
+	const vgg_layer_info *layer; /* at the inputs' size */
+	int channels, height, width; /* the inputs' size */
+	int inputs;                  /* how many were added */
+	int64_t unit[2];             /* the centre unit: (out_h / 2, out_w / 2) */
+	double center[2];            /* its input position, row and column, 0-based pixels */
+	vgg_box box, clipped;        /* its theoretical receptive field; clipped to the input */
+	const double *map;           /* height x width: mean over inputs of sum_c |dL/dx| */
+	double peak;                 /* the map's largest value */
+	double r50, r90;             /* the radius from `center` of the smallest disc that holds
+	                              * 50% and 90% of the map's mass, in pixels */
+	double inside;               /* the fraction of the mass inside `clipped` */
+} vgg_erf_summary;
+
+/*
+ * The figures for the inputs added so far; the map belongs to `e` and changes with it.
+ * VGG_ERANGE when there are no inputs yet or the gradient is zero for all of them.
+ */
+int vgg_erf_summarise(vgg_erf *e, vgg_erf_summary *s, vgg_error *err);
+/* The map as a PNG heat map (to its maximum, black through red to light yellow), scaled
+ * up by whole pixels when small, with the clipped theoretical box outlined, circles at r50
+ * (solid) and r90 (dashed), and a caption. */
+int vgg_erf_write_png(vgg_erf *e, const char *path, vgg_error *err);
+
 /* ---- The learning rate over a run (schedule.c) ---- */
 
 enum vgg_schedule_kind {
@@ -507,6 +554,29 @@ int vgg_output_open(const char *path, vgg_output **out, FILE **f, vgg_error *err
 int vgg_output_commit(vgg_output *o, vgg_error *err);
 /* Closes and removes the temporary file; frees `o`.  NULL is harmless. */
 void vgg_output_abort(vgg_output *o);
+
+/* ---- Pictures: PNG files and charts (png_write.c, plot.c), written as output.c does ---- */
+
+/* 8-bit pixels, rows top to bottom, channels interleaved: 1 (gray) or 3 (R G B). */
+int vgg_png_write(const char *path, int width, int height, int channels,
+                  const unsigned char *pixels, vgg_error *err);
+
+/* One line of a chart: values[i] belongs to epoch i + 1; a NaN or an infinity is a gap. */
+typedef struct vgg_plot_series {
+	const char *name;      /* in the legend */
+	const double *values;
+	int count;             /* may be 0: the series is only in the legend */
+	int right_axis;        /* 0: on the left axis (losses), drawn solid; 1: on the right
+	                        * (accuracies, 0..1 or percent), drawn dashed */
+} vgg_plot_series;
+
+/*
+ * The n series against epochs 1 to the longest count, as an 800x500 RGB PNG: `title` (NULL
+ * or "" for none) on top, a legend, and axes with ticks at round numbers that each hold
+ * their own series' values.  Series take ten distinct colours in turn.
+ */
+int vgg_plot_write(const char *path, const char *title, const vgg_plot_series *series, int n,
+                   vgg_error *err);
 
 /* ---- Foreign weights, read into a set of named float32 tensors (tensor_set.c) ----
  * The converter's readers (caffe.c; torch.c over pickle.c and zip.c) fill one; only
