@@ -184,7 +184,8 @@ static void print_meta_value(const char *v)
 	for (const char *p = v; *p; p++)
 		lines += *p == '\n';
 	size_t len = strcspn(v, "\n");
-	if (lines <= 1 && len <= 60) {
+	int one_line = lines == 0 || (lines == 1 && v[len + 1] == 0);
+	if (one_line && len <= 60) {
 		printf("%.*s\n", (int)len, v);
 		return;
 	}

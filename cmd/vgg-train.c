@@ -184,7 +184,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 	*o = (struct options){.epochs = 30, .batch = 256, .lr = 0.01f, .momentum = 0.9f,
 	                      .weight_decay = 5e-4f, .dropout = 0.5f, .colour = 0.1f, .flip = 1,
 	                      .init = VGG_INIT_KAIMING, .seed = 1};
-	while ((c = getopt_long(argc, argv, "a:o:e:b:t:qhV", longs, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":a:o:e:b:t:qhV", longs, NULL)) != -1) {
 		switch (c) {
 		case 'a': o->arch = optarg; break;
 		case OPT_TRAIN: o->train = optarg; break;
@@ -405,10 +406,8 @@ static void init_from(struct run *r)
 	vgg_config_free(theirs);
 	if (vgg_trainer_copy_from(r->trainer, w, how, copied, sizeof copied, &err))
 		cli_fail("'%s': %s", r->o->init_from, err.msg);
-	if (!r->o->quiet)
-		fprintf(stderr, "%s: %s from %s: %s\n", cli_prog,
-		        how == VGG_COPY_FINETUNE ? "fine-tuning" : "net surgery", r->o->init_from,
-		        copied);
+	fprintf(stderr, "%s: %s from %s: %s\n", cli_prog,
+	        how == VGG_COPY_FINETUNE ? "fine-tuning" : "net surgery", r->o->init_from, copied);
 	vgg_weights_free(w);
 }
 
@@ -467,36 +466,45 @@ static char *read_text(const char *path)
 	return text;
 }
 
+static int count_lines(const char *text)
+{
+	int n = *text != 0;
+	for (const char *p = text; *p; p++)
+		n += *p == '\n' && p[1];
+	return n;
+}
+
 /* The class names: the data's own, a named list in share/vgg, or a file. */
 static void class_names(struct run *r)
 {
 	const char *given = r->o->labels;
-	if (given && !strchr(given, '/') && !strchr(given, '.')) {
+	if (given && vgg_label_list(given)) {
 		r->label_list = given;
-		return;
-	}
-	if (given) {
+	} else if (given) {
 		r->labels = read_text(given);
 		size_t n = strlen(r->labels);
 		while (n && (r->labels[n - 1] == '\n' || r->labels[n - 1] == '\r'))
 			r->labels[--n] = 0;
-		return;
+	} else {
+		size_t len = 1;
+		for (int c = 0; c < r->classes; c++) {
+			const char *name = vgg_dataset_class_name(r->train, c);
+			if (!name)
+				return;
+			len += strlen(name) + 1;
+		}
+		if (!(r->labels = malloc(len)))
+			cli_fail("out of memory");
+		r->labels[0] = 0;
+		for (int c = 0; c < r->classes; c++) {
+			strcat(r->labels, vgg_dataset_class_name(r->train, c));
+			if (c + 1 < r->classes)
+				strcat(r->labels, "\n");
+		}
 	}
-	size_t len = 0;
-	for (int c = 0; c < r->classes; c++) {
-		const char *name = vgg_dataset_class_name(r->train, c);
-		if (!name)
-			return;
-		len += strlen(name) + 1;
-	}
-	if (!(r->labels = malloc(len + 1)))
-		cli_fail("out of memory");
-	r->labels[0] = 0;
-	for (int c = 0; c < r->classes; c++) {
-		strcat(r->labels, vgg_dataset_class_name(r->train, c));
-		if (c + 1 < r->classes)
-			strcat(r->labels, "\n");
-	}
+	int n = count_lines(r->label_list ? vgg_label_list(r->label_list) : r->labels);
+	if (n != r->classes)
+		cli_fail("--labels %s has %d names for the data's %d classes", given, n, r->classes);
 }
 
 static void open_data(struct run *r)
@@ -583,7 +591,11 @@ static void evaluate(struct run *r, double *loss, double *top1, double *top5)
 	long right1 = 0, right5 = 0, count = 0;
 	if (vgg_loader_start(r->val_loader, r->o->seed, r->epoch, 0))
 		cli_fail("cannot start the validation loader");
-	while (!vgg_loader_next(r->val_loader, &x, &labels, &n, &err) && n > 0) {
+	for (;;) {
+		if (vgg_loader_next(r->val_loader, &x, &labels, &n, &err))
+			cli_fail("%s", err.msg);
+		if (n == 0)
+			break;
 		double l;
 		int t1, t5;
 		if (vgg_trainer_evaluate(r->trainer, x, labels, n, &l, &t1, &t5, &err))
@@ -593,8 +605,6 @@ static void evaluate(struct run *r, double *loss, double *top1, double *top5)
 		right5 += t5;
 		count += n;
 	}
-	if (err.code)
-		cli_fail("%s", err.msg);
 	*loss = count ? sum / (double)count : NAN;
 	*top1 = count ? (double)right1 / (double)count : NAN;
 	*top5 = count ? (double)right5 / (double)count : NAN;
@@ -620,7 +630,7 @@ static void log_json(struct run *r, cJSON *obj)
 	cJSON_Delete(obj);
 }
 
-static void warn_skipped(struct run *r, vgg_loader *l, size_t *warned)
+static void warn_skipped(vgg_loader *l, size_t *warned)
 {
 	const char *msg;
 	size_t skipped = vgg_loader_skipped(l, &msg);
@@ -653,7 +663,7 @@ static void epoch(struct run *r, double *loss, double *acc)
 			cli_fail("%s", err.msg);
 		if (n == 0)
 			break;
-		warn_skipped(r, r->train_loader, &warned);
+		warn_skipped(r->train_loader, &warned);
 		uint64_t step = vgg_trainer_steps(r->trainer);
 		vgg_sgd sgd = {vgg_schedule_lr(&o->sched, r->epoch, (double)r->batch / (double)batches),
 		               o->momentum, o->weight_decay};

@@ -238,13 +238,8 @@ static int read_labels(vgg_net *net, vgg_error *err)
 {
 	const char *text = vgg_weights_meta(net->weights, "vgg.labels");
 	const char *list = vgg_weights_meta(net->weights, "vgg.label_list");
-	if (!text && list) {
-		/* A list shipped in share/vgg/labels, such as imagenet, named instead of copied. */
-		char name[80];
-		snprintf(name, sizeof name, "labels/%.60s", list);
-		if (strchr(list, '/') || !(text = vgg__builtin_text(name)))
-			return vgg__fail(err, VGG_ENOTFOUND, "no label list '%.60s'", list);
-	}
+	if (!text && list && !(text = vgg_label_list(list)))
+		return vgg__fail(err, VGG_ENOTFOUND, "no label list '%.60s'", list);
 	if (!text)
 		return VGG_OK;
 	if (!(net->label_text = strdup(text)) ||

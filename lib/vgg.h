@@ -50,6 +50,9 @@ int vgg_config_parse(const char *text, const char *origin, vgg_config **out, vgg
 int vgg_config_builtin(const char *name, vgg_config **out, vgg_error *err);
 void vgg_config_free(vgg_config *cfg);
 
+/* The text of a label list shipped in share/vgg/labels ("imagenet", "fashion-mnist"):
+ * one class name a line, in index order; NULL when there is no such list. */
+const char *vgg_label_list(const char *name);
 /* The names of the built-in configs, NULL-terminated (aliases not included). */
 const char *const *vgg_config_builtin_names(void);
 

@@ -14,8 +14,8 @@ setup() {
 	make_data "$D"
 }
 
-# make_data DIR: DIR/classes/{left,right}/N.pgm (bright on the left or the right half,
-# with noise), DIR/list.txt naming the same images, and DIR/t-images-idx3-ubyte with its
+# make_data DIR: DIR/classes/{bottom,top}/N.pgm (bright in the bottom or the top half,
+# with noise: classes that survive horizontal flips), DIR/list.txt naming the same images, and DIR/t-images-idx3-ubyte with its
 # labels file holding them as IDX.
 make_data() {
 	python3 - "$1" <<'EOF'
@@ -23,10 +23,10 @@ import os, random, struct, sys
 top = sys.argv[1]
 random.seed(3)
 images, labels = [], []
-for label, name in enumerate(("left", "right")):
+for label, name in enumerate(("bottom", "top")):
     os.makedirs(os.path.join(top, "classes", name), exist_ok=True)
     for i in range(24):
-        px = bytes(min(255, max(0, (200 if (x < 4) == (label == 0) else 40) +
+        px = bytes(min(255, max(0, (200 if (y >= 4) == (label == 0) else 40) +
                                random.randint(-30, 30)))
                    for y in range(8) for x in range(8))
         with open(os.path.join(top, "classes", name, "%02d.pgm" % i), "wb") as f:
@@ -34,7 +34,7 @@ for label, name in enumerate(("left", "right")):
         images.append(px)
         labels.append(label)
 with open(os.path.join(top, "list.txt"), "w") as f:
-    for label, name in enumerate(("left", "right")):
+    for label, name in enumerate(("bottom", "top")):
         for i in range(24):
             f.write("classes/%s/%02d.pgm %d\n" % (name, i, label))
 with open(os.path.join(top, "t-images-idx3-ubyte"), "wb") as f:
@@ -67,7 +67,7 @@ for line in open(sys.argv[1]):
 		--pad --no-flip --colour --mean --std --init --init-from --freeze --labels \
 		--checkpoint --resume --log --plot --threads --seed --quiet --help --version; do
 		assert_output --partial -- "$opt"
-		grep -q -- "${opt//-/\\-}" "$TOP/man/vgg-train.1" || fail "$opt is not in vgg-train(1)"
+		grep -qF -- "${opt//-/\\-}" "$TOP/man/vgg-train.1" || fail "$opt is not in vgg-train(1)"
 	done
 	run -0 vgg-train -V
 	assert_output 'vgg-train (vgg) 0.1.0'
@@ -98,10 +98,10 @@ for line in open(sys.argv[1]):
 	python3 -c 'import sys; a = [float(x) for x in sys.argv[1:]]; sys.exit(0 if a[-1] < a[0] / 2 else 1)' \
 		"${lines[@]}" || fail "the loss did not halve: ${lines[*]}"
 	run -0 vgg-inspect "$OUT"
-	assert_line --regexp '^  vgg\.labels +left \.\.\. \(2 lines, 10 bytes\)$'
-	run -0 vgg-predict -k 1 -m "$OUT" "$D/classes/left/00.pgm" "$D/classes/right/00.pgm"
-	assert_line --index 0 --regexp $'00\.pgm\t0:[0-9.]+:left$'
-	assert_line --index 1 --regexp $'00\.pgm\t1:[0-9.]+:right$'
+	assert_line --regexp '^  vgg\.labels +bottom \.\.\. \(2 lines, 10 bytes\)$'
+	run -0 vgg-predict -k 1 -m "$OUT" "$D/classes/bottom/00.pgm" "$D/classes/top/00.pgm"
+	assert_line --index 0 --regexp $'00\.pgm\t0:[0-9.]+:bottom$'
+	assert_line --index 1 --regexp $'00\.pgm\t1:[0-9.]+:top$'
 }
 
 @test "epoch lines on stdout; --quiet silences them; a checkpoint beside the output" {
@@ -157,9 +157,18 @@ for line in open(sys.argv[1]):
 @test "a list file and IDX files train as the class directory does" {
 	run -0 vgg-train -q -t 1 --arch "$NET" --train "$D/list.txt" --batch 8 --epochs 3 \
 		--lr 0.05 -o "$D/list.safetensors" --log "$D/list.log"
+	run -0 epoch_losses "$D/list.log"
+	python3 -c 'import sys; sys.exit(0 if float(sys.argv[3]) < float(sys.argv[1]) else 1)' \
+		"${lines[@]}" || fail "the loss did not fall: ${lines[*]}"
+	printf 'bottom\ntop\n' >"$D/names"
 	run -0 vgg-train -q -t 1 --arch "$NET" --train "$D/t-images-idx3-ubyte" --batch 8 \
-		--epochs 3 --lr 0.05 -o "$D/idx.safetensors" --labels "$TOP/share/vgg/labels/fashion-mnist.txt"
-	run -1 vgg-inspect "$D/idx.safetensors"
+		--epochs 3 --lr 0.05 -o "$D/idx.safetensors" --labels "$D/names"
+	run -0 vgg-predict -k 1 -m "$D/idx.safetensors" "$D/classes/top/03.pgm"
+	assert_output --regexp $'03\.pgm\t1:[0-9.]+:top$'
+	# A list from share/vgg is named in the metadata, not copied; it must fit the classes.
+	check_bad_input --arch "$NET" --train "$D/list.txt" --epochs 1 -o "$D/list.safetensors" \
+		--labels fashion-mnist
+	assert_equal "$stderr" "vgg-train: --labels fashion-mnist has 10 names for the data's 2 classes"
 }
 
 @test "--val and --val-split evaluate every epoch; --log has step and epoch objects" {
@@ -248,7 +257,7 @@ print(" ".join(sorted(same)))' "$before" "$output"
 	check_bad_input --arch "$NET" --train "$D/nope" -o "$OUT"
 	mkdir "$D/empty"
 	check_bad_input --arch "$NET" --train "$D/empty" -o "$OUT"
-	printf 'not an image' >"$D/classes/left/99.pgm"
+	printf 'not an image' >"$D/classes/top/99.pgm"
 	run -0 --separate-stderr train --epochs 1
 	assert_regex "$stderr" "^vgg-train: skipped: .*99\.pgm.*"
 	[ -f "$OUT" ] || fail "no output"
