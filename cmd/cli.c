@@ -210,6 +210,7 @@ const char *cli_layer_type(const vgg_layer_info *l)
 	case VGG_LAYER_CONV: return l->batch_norm ? "conv+bn" : "conv";
 	case VGG_LAYER_LRN: return "lrn";
 	case VGG_LAYER_POOL: return "maxpool";
+	case VGG_LAYER_AVGPOOL: return "avgpool";
 	case VGG_LAYER_FC: return "fc";
 	case VGG_LAYER_SOFTMAX: return "softmax";
 	}

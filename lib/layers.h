@@ -24,6 +24,9 @@ void vgg__conv_forward(const struct vgg__conv *c, const float *in, int n, int h,
  * a last window that hangs over the edge takes the maximum of what it covers. */
 void vgg__maxpool_forward(const float *in, int planes, int h, int w, int ceil, float *out);
 
+/* The mean of each of `planes` planes of hw values: the global average pool. */
+void vgg__avgpool_forward(const float *in, int planes, size_t hw, float *out);
+
 /* AlexNet's local response normalisation across channels (n 5, alpha 1e-4, beta 0.75, k 2). */
 void vgg__lrn_forward(const float *in, int n, int c, int hw, float *out);
 

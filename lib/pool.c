@@ -1,6 +1,7 @@
 /*
  * pool.c: VGG's 2x2 max pooling with stride 2.  PyTorch drops an odd last row or column;
- * Caffe rounds the output up and pools the lone last row or column on its own.
+ * Caffe rounds the output up and pools the lone last row or column on its own.  And the
+ * global average pool of the GAP head.
  */
 #include "layers.h"
 
@@ -25,5 +26,16 @@ void vgg__maxpool_forward(const float *in, int planes, int h, int w, int ceil, f
 					max2(max2(r0[2 * x], r0[x1]), max2(r1[2 * x], r1[x1]));
 			}
 		}
+	}
+}
+
+void vgg__avgpool_forward(const float *in, int planes, size_t hw, float *out)
+{
+	for (int p = 0; p < planes; p++) {
+		const float *src = in + (size_t)p * hw;
+		double sum = 0;
+		for (size_t i = 0; i < hw; i++)
+			sum += src[i];
+		out[p] = (float)(sum / (double)hw);
 	}
 }
