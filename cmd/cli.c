@@ -85,6 +85,18 @@ void cli_parse_size(const char *opt, const char *s, int *height, int *width, int
 		*channels = (int)c;
 }
 
+double cli_parse_factor(const char *opt, const char *s)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	/* strtod takes spaces, signs, hex, inf and nan: a factor is a decimal number only. */
+	if (errno || end == s || *end || !(v > 0) || v > 1024 ||
+	    strspn(s, "0123456789.eE+-") != strlen(s) || !(*s == '.' || (*s >= '0' && *s <= '9')))
+		cli_usage_error("%s '%s': expected a number above 0, at most 1024", opt, s);
+	return v;
+}
+
 long cli_parse_long(const char *opt, const char *s, long min, long max)
 {
 	char *end;
@@ -109,7 +121,8 @@ static void apply_and_lay_out(const struct cli_model *opt, vgg_config **cfg, vgg
 		w = opt->width;
 	}
 	if (vgg_config_set_input(*cfg, c, h, w, &err) ||
-	    (opt->classes && vgg_config_set_classes(*cfg, opt->classes, &err)))
+	    (opt->classes && vgg_config_set_classes(*cfg, opt->classes, &err)) ||
+	    (opt->widen && vgg_config_scale_width(*cfg, opt->widen, &err)))
 		cli_fail("%s", err.msg);
 	if (opt->dense && opt->height) {
 		h = opt->height;
@@ -138,6 +151,26 @@ void cli_open_config(const char *text, const char *name, int pool_ceil,
 	apply_and_lay_out(opt, cfg, lay);
 }
 
+int cli_net_load(const char *path, vgg_net **net, vgg_error *err)
+{
+	vgg_weights *w;
+	if (strcmp(path, "-") != 0)
+		return vgg_net_load(path, net, err);
+	int rc = vgg_weights_read_stream(stdin, "-", &w, err);
+	return rc ? rc : vgg_net_new(w, net, err);
+}
+
+enum cli_file_kind cli_data_kind(const void *data, size_t size)
+{
+	const unsigned char *head = data;
+	if (size >= 6 && memcmp(head, "\x93NUMPY", 6) == 0)
+		return CLI_FILE_NPY;
+	/* safetensors: a little-endian header length, then the JSON object's '{'. */
+	if (size >= 9 && head[8] == '{' && head[7] == 0 && head[6] == 0 && head[5] == 0)
+		return CLI_FILE_WEIGHTS;
+	return CLI_FILE_OTHER;
+}
+
 enum cli_file_kind cli_file_kind(const char *path)
 {
 	unsigned char head[9];
@@ -145,12 +178,7 @@ enum cli_file_kind cli_file_kind(const char *path)
 	size_t n = f ? fread(head, 1, sizeof head, f) : 0;
 	if (f)
 		fclose(f);
-	if (n >= 6 && memcmp(head, "\x93NUMPY", 6) == 0)
-		return CLI_FILE_NPY;
-	/* safetensors: a little-endian header length, then the JSON object's '{'. */
-	if (n == 9 && head[8] == '{' && head[7] == 0 && head[6] == 0 && head[5] == 0)
-		return CLI_FILE_WEIGHTS;
-	return CLI_FILE_OTHER;
+	return cli_data_kind(head, n);
 }
 
 void cli_json_stats(cJSON *obj, double min, double max, double mean)
@@ -210,6 +238,7 @@ const char *cli_layer_type(const vgg_layer_info *l)
 	case VGG_LAYER_CONV: return l->batch_norm ? "conv+bn" : "conv";
 	case VGG_LAYER_LRN: return "lrn";
 	case VGG_LAYER_POOL: return "maxpool";
+	case VGG_LAYER_AVGPOOL: return "avgpool";
 	case VGG_LAYER_FC: return "fc";
 	case VGG_LAYER_SOFTMAX: return "softmax";
 	}

@@ -22,13 +22,17 @@ noreturn void cli_common_option(int c, char **argv, void (*usage)(void));
 
 /* HxW or HxWxC for option `opt`; channels is left alone when not given.  Exits 2 if bad. */
 void cli_parse_size(const char *opt, const char *s, int *height, int *width, int *channels);
+/* A number above 0 and at most 1024 (a width factor) for option `opt`.  Exits 2 if bad. */
+double cli_parse_factor(const char *opt, const char *s);
 /* A whole number in [min, max] for option `opt`.  Exits 2 if bad. */
 long cli_parse_long(const char *opt, const char *s, long min, long max);
 
-/* The config MODEL with --input/--classes applied, laid out; exits 1 with a message if bad. */
+/* The config MODEL with --input/--classes/--width applied, laid out; exits 1 with a message
+ * if bad. */
 struct cli_model {
 	int height, width, channels; /* 0: keep the config's */
 	int classes;                 /* 0: keep the config's */
+	double widen;                /* --width's factor; 0: keep the config's widths */
 	int dense;
 };
 void cli_open(const char *model, const struct cli_model *opt, vgg_config **cfg,
@@ -39,9 +43,17 @@ void cli_open(const char *model, const struct cli_model *opt, vgg_config **cfg,
 void cli_open_config(const char *text, const char *name, int pool_ceil,
                      const struct cli_model *opt, vgg_config **cfg, vgg_layout **lay);
 
+/* vgg_net_load, or for '-' a weights file read from stdin as it streams. */
+int cli_net_load(const char *path, vgg_net **net, vgg_error *err);
+
 /* What a file is by its first bytes: a weights file, a .npy stream, or neither. */
 enum cli_file_kind { CLI_FILE_OTHER, CLI_FILE_WEIGHTS, CLI_FILE_NPY };
 enum cli_file_kind cli_file_kind(const char *path);
+/* The same for bytes in memory, such as a whole stdin. */
+enum cli_file_kind cli_data_kind(const void *data, size_t size);
+
+/* The most a tool reads from stdin in one piece: 16 GiB, many times any VGG's weights. */
+#define CLI_MAX_STREAM ((size_t)16 << 30)
 
 /* 138357544 -> "138,357,544" in buf (at least 32 bytes). */
 const char *cli_thousands(uint64_t v, char *buf);
@@ -49,7 +61,7 @@ const char *cli_thousands(uint64_t v, char *buf);
 const char *cli_bytes(uint64_t v, char *buf);
 /* A per-axis figure as "N" when both axes agree, else "NxM". */
 const char *cli_axes(const int64_t v[2], char *buf);
-/* The short name of a layer's type: conv, conv+bn, lrn, maxpool, fc, softmax. */
+/* The short name of a layer's type: conv, conv+bn, lrn, maxpool, avgpool, fc, softmax. */
 const char *cli_layer_type(const vgg_layer_info *l);
 /* Prints a cJSON document to stdout and frees it; exits 1 when out of memory. */
 struct cJSON;

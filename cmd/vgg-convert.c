@@ -1,9 +1,10 @@
 /*
  * vgg-convert: weights from Caffe, PyTorch and the model hubs in, our weights file out.
- * The flow: read the input whole; tell its format by its first bytes; read it into a set
- * of named tensors; map those names onto Caffe's layer names, inferring the network from
- * the tensors' names and shapes; write our file with its config, preprocessing and labels;
- * load it back as a net, so that nothing is written that vgg-predict would refuse.
+ * The flow: read the input whole (mapped, or from a pipe); tell its format by its first
+ * bytes; read it into a set of named tensors; map those names onto Caffe's layer names,
+ * inferring the network from the tensors' names and shapes; write our file with its config,
+ * preprocessing and labels; load it back as a net, so that nothing is written (to a file
+ * or to stdout) that vgg-predict would refuse.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,9 +31,10 @@ static void usage(void)
 	       "told by its content: PyTorch .pth/.pt (zip or legacy serialization: torchvision\n"
 	       "names, a checkpoint dict, DataParallel's module. prefix), Caffe .caffemodel (V1\n"
 	       "or V2), safetensors with torchvision or timm names, a vgg weights file, or\n"
-	       "Darknet .weights (which hold no layout: give --arch).\n"
+	       "Darknet .weights (which hold no layout: give --arch).  INPUT '-' reads stdin.\n"
 	       "\n"
-	       "  -o, --output FILE     the weights file to write (required)\n"
+	       "  -o, --output FILE     the weights file to write (required); '-' writes it to\n"
+	       "                        stdout once it is whole and loads as a net\n"
 	       "  -a, --arch CONFIG     the network, as vgg-config(5) names or writes it, instead\n"
 	       "                        of the one inferred from the tensors\n"
 	       "  -l, --labels FILE     class labels, one per line [ImageNet's for 1000 classes]\n"
@@ -103,6 +105,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 		cli_usage_error("one INPUT only, but '%s' follows '%s'", argv[optind + 1], argv[optind]);
 	if (!o->output)
 		cli_usage_error("no OUTPUT given (-o FILE)");
+	if (strcmp(o->output, "-") == 0 && o->to == TO_NPY)
+		cli_usage_error("--to npy writes a directory: -o - cannot be one");
+	if (strcmp(o->output, "-") == 0 && isatty(STDOUT_FILENO))
+		cli_usage_error("-o - writes a binary file: give a pipe or -o FILE");
 	o->input = argv[optind];
 	if (o->mean) {
 		float m[3];
@@ -117,10 +123,20 @@ static void parse_options(int argc, char **argv, struct options *o)
 struct input {
 	void *data;
 	size_t size;
+	int mapped;   /* else malloc'd: stdin */
 };
 
+/* A file mapped, or stdin read whole: a pipe cannot be mapped, and the zip form of a .pth
+ * needs its end (the central directory) before anything else. */
 static void read_input(const char *path, struct input *in)
 {
+	vgg_error err;
+	if (strcmp(path, "-") == 0) {
+		if (vgg_read_stream(stdin, "-", CLI_MAX_STREAM, &in->data, &in->size, &err))
+			cli_fail("%s", err.msg);
+		in->mapped = 0;
+		return;
+	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0)
@@ -131,16 +147,36 @@ static void read_input(const char *path, struct input *in)
 	in->data = in->size ? mmap(NULL, in->size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
 	if (in->size && in->data == MAP_FAILED)
 		cli_fail("cannot map '%s': %s", path, strerror(errno));
+	in->mapped = 1;
 	close(fd);
 }
 
+static void release_input(struct input *in)
+{
+	if (!in->mapped)
+		free(in->data);
+	else if (in->size)
+		munmap(in->data, in->size);
+	in->data = NULL;
+	in->size = 0;
+}
+
 /* A safetensors file as a tensor set, its names kept; *config gets a vgg weights file's
- * vgg.config (else NULL) and *ceil its pooling. */
-static vgg_tensor_set *read_safetensors(const char *path, char **config, int *ceil)
+ * vgg.config (else NULL) and *ceil its pooling.  Stdin's bytes are handed over. */
+static vgg_tensor_set *read_safetensors(const char *path, struct input *in, char **config,
+                                        int *ceil)
 {
 	vgg_weights *w;
 	vgg_error err;
-	if (vgg_weights_open(path, &w, &err))
+	int rc;
+	if (in->mapped) {
+		rc = vgg_weights_open(path, &w, &err);
+	} else {
+		rc = vgg_weights_from_memory(in->data, in->size, path, &w, &err);
+		in->data = NULL;
+		in->size = 0;
+	}
+	if (rc)
 		cli_fail("%s", err.msg);
 	const char *text = vgg_weights_meta(w, "vgg.config");
 	const char *round = vgg_weights_meta(w, "vgg.pool_round");
@@ -542,22 +578,53 @@ static char *read_text(const char *path)
 	return text;
 }
 
-/* A temporary name beside `path`, reserved on disk. */
+/* A temporary name beside `path`, reserved on disk; for stdout ('-'), in $TMPDIR. */
 static char *temp_beside(const char *path)
 {
-	char *tmp = malloc(strlen(path) + 16);
+	const char *dir = getenv("TMPDIR");
+	dir = dir && *dir ? dir : "/tmp";
+	char *tmp = malloc(strlen(path) + strlen(dir) + 32);
 	if (!tmp)
 		cli_fail("out of memory");
-	sprintf(tmp, "%s.new.XXXXXX", path);
+	if (strcmp(path, "-") == 0)
+		sprintf(tmp, "%s/vgg-convert.XXXXXX", dir);
+	else
+		sprintf(tmp, "%s.new.XXXXXX", path);
 	int fd = mkstemp(tmp);
 	if (fd < 0)
-		cli_fail("cannot write '%s': %s", path, strerror(errno));
+		cli_fail("cannot write '%s': %s", strcmp(path, "-") == 0 ? tmp : path, strerror(errno));
 	close(fd);
 	return tmp;
 }
 
+/* The checked file copied to stdout, and removed first so that nothing is left behind. */
+static void copy_to_stdout(char *tmp)
+{
+	FILE *f = fopen(tmp, "rb");
+	int e = errno;
+	unlink(tmp);
+	if (!f)
+		cli_fail("cannot read back '%s': %s", tmp, strerror(e));
+	static char buf[1 << 16];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		if (fwrite(buf, 1, n, stdout) != n)
+			break;
+	int bad = ferror(f);
+	fclose(f);
+	if (bad)
+		cli_fail("cannot read back '%s'", tmp);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		cli_fail("write error on stdout: %s", strerror(errno));
+	free(tmp);
+}
+
 static void replace(char *tmp, const char *path)
 {
+	if (strcmp(path, "-") == 0) {
+		copy_to_stdout(tmp);
+		return;
+	}
 	if (rename(tmp, path) != 0) {
 		int e = errno;
 		unlink(tmp);
@@ -598,7 +665,7 @@ static void write_pytorch(vgg_weights_writer *wr, const struct options *o)
 	}
 	read_input(tmp, &back);
 	int rc = vgg_torch_read(back.data, back.size, tmp, &set, &err);
-	munmap(back.data, back.size);
+	release_input(&back);
 	if (rc) {
 		unlink(tmp);
 		cli_fail("'%s' does not read back: %s", o->output, err.msg);
@@ -624,11 +691,11 @@ int main(int argc, char **argv)
 	cli_prog = "vgg-convert";
 	parse_options(argc, argv, &o);
 	read_input(o.input, &in);
-	enum cli_file_kind kind = cli_file_kind(o.input);
+	enum cli_file_kind kind = cli_data_kind(in.data, in.size);
 	char *own_config = NULL;
 	int own_ceil = 0, inferred_said = 0, darknet = 0;
 	if (kind == CLI_FILE_WEIGHTS) {
-		set = read_safetensors(o.input, &own_config, &own_ceil);
+		set = read_safetensors(o.input, &in, &own_config, &own_ceil);
 		net.format = own_config ? "vgg weights" : "safetensors";
 		net.caffe = own_config != NULL;
 	} else if (vgg_torch_detect(in.data, in.size)) {
@@ -672,8 +739,7 @@ int main(int argc, char **argv)
 			cli_fail("%s", err.msg);
 		free(text);
 	}
-	if (in.size)
-		munmap(in.data, in.size);
+	release_input(&in);
 	if (o.darknet_labels) {
 		char *wnids = read_text(o.darknet_labels), last[32] = "";
 		for (size_t i = 0; i < vgg_tensor_set_count(set); i++) {
@@ -739,8 +805,8 @@ int main(int argc, char **argv)
 	set_meta(wr, "vgg.config", text);
 	set_meta(wr, "vgg.name", name ? name : "custom");
 	char source[600];
-	snprintf(source, sizeof source, "vgg-convert %s from %s (%s)", VGG_VERSION, o.input,
-	         net.format);
+	snprintf(source, sizeof source, "vgg-convert %s from %s (%s)", VGG_VERSION,
+	         strcmp(o.input, "-") == 0 ? "standard input" : o.input, net.format);
 	set_meta(wr, "vgg.source", source);
 	if (strcmp(net.format, "caffe") == 0) {
 		set_meta(wr, "vgg.order", "BGR");

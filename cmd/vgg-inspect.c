@@ -1,7 +1,7 @@
 /*
  * vgg-inspect: per-layer shapes, parameters, multiply-adds, memory and receptive fields of
  * a config or a weights file; the tensors and metadata of a weights file; the arrays of a
- * .npy stream.  Files are told apart by their first bytes.
+ * .npy stream.  Files, and stdin, are told apart by their first bytes.
  */
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -19,12 +19,15 @@ static void usage(void)
 	       "activation memory, receptive field and jump, then totals.\n"
 	       "\n"
 	       "MODEL is a config file, a built-in name (A, A-LRN, B, C, D, E, vgg11, vgg13,\n"
-	       "vgg16, vgg19, any of them with _bn) or the notation itself, quoted.  A weights\n"
-	       "file (vgg-weights(5)) also gets its metadata and tensors listed (name, dtype,\n"
-	       "shape, min, max, mean); a .npy file gets each array of its stream described.\n"
+	       "vgg16, vgg19, any of them with _bn, _gap or both) or the notation itself,\n"
+	       "quoted.  A weights file (vgg-weights(5)) also gets its metadata and tensors\n"
+	       "listed (name, dtype, shape, min, max, mean); a .npy file gets each array of its\n"
+	       "stream described.  MODEL '-' reads any of these from stdin.\n"
 	       "\n"
 	       "  -i, --input HxW[xC]   input size the net is built for [the config's, 224x224x3]\n"
 	       "  -c, --classes N       number of classes: width of the last FC layer\n"
+	       "  -w, --width F         scale every conv's and hidden FC layer's width by F\n"
+	       "                        (0.25: a quarter as wide), rounded, at least 1 [1]\n"
 	       "  -d, --dense           dense evaluation: FC layers as convolutions, run at the\n"
 	       "                        --input size; the config's own size fixes their weights\n"
 	       "  -j, --json            print one JSON document instead of the table\n"
@@ -45,13 +48,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longs[] = {
 		{"input", required_argument, 0, 'i'}, {"classes", required_argument, 0, 'c'},
+		{"width", required_argument, 0, 'w'},
 		{"dense", no_argument, 0, 'd'},       {"json", no_argument, 0, 'j'},
 		{"help", no_argument, 0, 'h'},        {"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0}
 	};
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:c:djhV", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":i:c:w:djhV", longs, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			cli_parse_size("--input", optarg, &o->model.height, &o->model.width,
@@ -60,6 +64,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'c':
 			o->model.classes = (int)cli_parse_long("--classes", optarg, 1, 1048576);
 			break;
+		case 'w': o->model.widen = cli_parse_factor("--width", optarg); break;
 		case 'd': o->model.dense = 1; break;
 		case 'j': o->json = 1; break;
 		default: cli_common_option(c, argv, usage);
@@ -73,7 +78,18 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->name = argv[optind];
 }
 
-static void print_table(const vgg_config *cfg, const vgg_layout *lay, int dense)
+/* Parameters in conv layers (with their batch norm) and in FC layers. */
+static void split_params(const vgg_layout *lay, uint64_t *conv, uint64_t *fc)
+{
+	*conv = *fc = 0;
+	for (size_t i = 0; i < vgg_layout_count(lay); i++) {
+		const vgg_layer_info *l = vgg_layout_layer(lay, i);
+		*conv += l->kind == VGG_LAYER_CONV ? l->params : 0;
+		*fc += l->kind == VGG_LAYER_FC ? l->params : 0;
+	}
+}
+
+static void print_table(const vgg_config *cfg, const vgg_layout *lay, const struct cli_model *m)
 {
 	char a[32], b[32], c[32], d[32], e[32], f[32];
 	int ic, ih, iw;
@@ -82,7 +98,9 @@ static void print_table(const vgg_config *cfg, const vgg_layout *lay, int dense)
 	printf("%s: input %dx%dx%d", vgg_config_name(cfg), ic, ih, iw);
 	if (classes)
 		printf(", %d classes", classes);
-	printf("%s\n\n", dense ? ", dense evaluation" : "");
+	if (m->widen)
+		printf(", width %g", m->widen);
+	printf("%s\n\n", m->dense ? ", dense evaluation" : "");
 	printf("%-7s %-7s %11s %12s %15s %9s %5s %4s\n", "layer", "type", "output", "params",
 	       "mult-adds", "memory", "rf", "jump");
 	for (size_t i = 0; i < vgg_layout_count(lay); i++) {
@@ -98,9 +116,14 @@ static void print_table(const vgg_config *cfg, const vgg_layout *lay, int dense)
 	       cli_thousands(macs, b), cli_bytes(vgg_layout_total_memory(lay), c));
 	printf("%.3f M parameters (%s as float32), %.3f G multiply-adds per image\n",
 	       (double)params / 1e6, cli_bytes(params * 4, f), (double)macs / 1e9);
+	uint64_t conv, fc;
+	split_params(lay, &conv, &fc);
+	printf("parameters: %s in conv layers, %s in FC layers\n", cli_thousands(conv, a),
+	       cli_thousands(fc, b));
 }
 
-static cJSON *layout_json(const vgg_config *cfg, const vgg_layout *lay, int dense)
+static cJSON *layout_json(const vgg_config *cfg, const vgg_layout *lay,
+                          const struct cli_model *m)
 {
 	int ic, ih, iw;
 	vgg_layout_input(lay, &ic, &ih, &iw);
@@ -108,7 +131,8 @@ static cJSON *layout_json(const vgg_config *cfg, const vgg_layout *lay, int dens
 	cJSON_AddStringToObject(doc, "model", vgg_config_name(cfg));
 	cJSON_AddItemToObject(doc, "input", cJSON_CreateIntArray((int[]){ic, ih, iw}, 3));
 	cJSON_AddNumberToObject(doc, "classes", vgg_config_classes(cfg));
-	cJSON_AddBoolToObject(doc, "dense", dense);
+	cJSON_AddNumberToObject(doc, "width", m->widen ? m->widen : 1);
+	cJSON_AddBoolToObject(doc, "dense", m->dense);
 	cJSON *layers = cJSON_AddArrayToObject(doc, "layers");
 	for (size_t i = 0; i < vgg_layout_count(lay); i++) {
 		const vgg_layer_info *l = vgg_layout_layer(lay, i);
@@ -128,7 +152,11 @@ static cJSON *layout_json(const vgg_config *cfg, const vgg_layout *lay, int dens
 		cli_json_axes(o, "pad", (double)l->eff_pad[0], (double)l->eff_pad[1]);
 		cli_json_axes(o, "center", l->center[0], l->center[1]);
 	}
+	uint64_t conv, fc;
+	split_params(lay, &conv, &fc);
 	cJSON_AddNumberToObject(doc, "total_params", (double)vgg_layout_total_params(lay));
+	cJSON_AddNumberToObject(doc, "conv_params", (double)conv);
+	cJSON_AddNumberToObject(doc, "fc_params", (double)fc);
 	cJSON_AddNumberToObject(doc, "total_macs", (double)vgg_layout_total_macs(lay));
 	cJSON_AddNumberToObject(doc, "total_memory", (double)vgg_layout_total_memory(lay));
 	return doc;
@@ -193,12 +221,9 @@ static void print_meta_value(const char *v)
 	       len > 40 || lines ? " ..." : "", lines + (v[strlen(v) - 1] != '\n'), strlen(v));
 }
 
-static void inspect_weights(const struct options *o)
+/* A weights file, opened or read from stdin; freed here. */
+static void inspect_weights(const struct options *o, vgg_weights *w)
 {
-	vgg_weights *w;
-	vgg_error err;
-	if (vgg_weights_open(o->name, &w, &err))
-		cli_fail("%s", err.msg);
 	const char *config = vgg_weights_meta(w, "vgg.config");
 	vgg_config *cfg = NULL;
 	vgg_layout *lay = NULL;
@@ -210,7 +235,7 @@ static void inspect_weights(const struct options *o)
 	}
 	cJSON *doc = NULL;
 	if (o->json) {
-		doc = lay ? layout_json(cfg, lay, o->model.dense) : cJSON_CreateObject();
+		doc = lay ? layout_json(cfg, lay, &o->model) : cJSON_CreateObject();
 		cJSON_AddStringToObject(doc, "file", o->name);
 		cJSON *meta = cJSON_AddObjectToObject(doc, "metadata");
 		for (size_t i = 0; i < vgg_weights_meta_count(w); i++) {
@@ -220,7 +245,7 @@ static void inspect_weights(const struct options *o)
 		}
 	} else {
 		if (lay)
-			print_table(cfg, lay, o->model.dense);
+			print_table(cfg, lay, &o->model);
 		printf("%s%s: %zu tensors, %zu metadata entries\n", lay ? "\n" : "", o->name,
 		       vgg_weights_count(w), vgg_weights_meta_count(w));
 		for (size_t i = 0; i < vgg_weights_meta_count(w); i++) {
@@ -259,11 +284,9 @@ static void inspect_weights(const struct options *o)
 	vgg_weights_free(w);
 }
 
-static void inspect_npy(const struct options *o)
+/* A .npy stream, opened or in memory; closed here. */
+static void inspect_npy(const struct options *o, FILE *f)
 {
-	FILE *f = fopen(o->name, "rb");
-	if (!f)
-		cli_fail("cannot open '%s'", o->name);
 	cJSON *doc = o->json ? cJSON_CreateObject() : NULL;
 	cJSON *arrays = doc ? cJSON_AddArrayToObject(doc, "arrays") : NULL;
 	if (doc)
@@ -310,30 +333,88 @@ static void inspect_npy(const struct options *o)
 		printf("%d array%s in '%s'\n", count, count == 1 ? "" : "s", o->name);
 }
 
+static void describe(const struct options *o, const vgg_config *cfg, const vgg_layout *lay)
+{
+	if (o->json)
+		cli_print_json(layout_json(cfg, lay, &o->model));
+	else
+		print_table(cfg, lay, &o->model);
+}
+
+static void refuse_net_options(const struct options *o)
+{
+	if (o->model.height || o->model.classes || o->model.dense || o->model.widen)
+		cli_usage_error("--input, --classes, --width and --dense describe networks, "
+		                "not .npy files");
+}
+
+/* MODEL '-': stdin whole, then whichever of the three it is. */
+static void inspect_stdin(const struct options *o)
+{
+	void *data;
+	size_t size;
+	vgg_error err;
+	vgg_weights *w;
+	vgg_config *cfg;
+	vgg_layout *lay;
+	FILE *f;
+	if (vgg_read_stream(stdin, "-", CLI_MAX_STREAM, &data, &size, &err))
+		cli_fail("%s", err.msg);
+	switch (cli_data_kind(data, size)) {
+	case CLI_FILE_WEIGHTS:
+		if (vgg_weights_from_memory(data, size, "-", &w, &err))
+			cli_fail("%s", err.msg);
+		inspect_weights(o, w);
+		return;
+	case CLI_FILE_NPY:
+		refuse_net_options(o);
+		if (!(f = fmemopen(data, size, "rb")))
+			cli_fail("out of memory reading '-'");
+		inspect_npy(o, f);
+		break;
+	default:
+		if (memchr(data, 0, size))
+			cli_fail("'-': not a weights file, a .npy stream or a config in the notation");
+		cli_open_config(data, "-", 0, &o->model, &cfg, &lay);
+		describe(o, cfg, lay);
+		vgg_layout_free(lay);
+		vgg_config_free(cfg);
+		break;
+	}
+	free(data);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {0};
 	vgg_config *cfg;
 	vgg_layout *lay;
+	vgg_weights *w;
+	vgg_error err;
+	FILE *f;
 	cli_prog = "vgg-inspect";
 	parse_options(argc, argv, &o);
+	if (strcmp(o.name, "-") == 0) {
+		inspect_stdin(&o);
+		return 0;
+	}
 	switch (cli_file_kind(o.name)) {
 	case CLI_FILE_WEIGHTS:
-		inspect_weights(&o);
+		if (vgg_weights_open(o.name, &w, &err))
+			cli_fail("%s", err.msg);
+		inspect_weights(&o, w);
 		return 0;
 	case CLI_FILE_NPY:
-		if (o.model.height || o.model.classes || o.model.dense)
-			cli_usage_error("--input, --classes and --dense describe networks, not .npy files");
-		inspect_npy(&o);
+		refuse_net_options(&o);
+		if (!(f = fopen(o.name, "rb")))
+			cli_fail("cannot open '%s'", o.name);
+		inspect_npy(&o, f);
 		return 0;
 	default:
 		break;
 	}
 	cli_open(o.name, &o.model, &cfg, &lay);
-	if (o.json)
-		cli_print_json(layout_json(cfg, lay, o.model.dense));
-	else
-		print_table(cfg, lay, o.model.dense);
+	describe(&o, cfg, lay);
 	vgg_layout_free(lay);
 	vgg_config_free(cfg);
 	return 0;

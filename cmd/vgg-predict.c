@@ -18,16 +18,18 @@
 
 #define MAX_MODELS 16
 #define MAX_SCALES 16
+#define MAX_TAPS 32
 
 static void usage(void)
 {
 	printf("Usage: vgg-predict -m WEIGHTS [OPTION]... [IMAGE]...\n"
-	       "Classify JPEG, PNG and PNM images with a VGG net, or write a layer's activations.\n"
+	       "Classify JPEG, PNG and PNM images with a VGG net, or write layers' activations.\n"
 	       "IMAGE '-' reads one image's bytes from stdin; with no IMAGE, image paths are read\n"
 	       "from stdin, one per line, and results stream out as they come.\n"
 	       "\n"
 	       "  -m, --model WEIGHTS   a weights file (vgg-weights(5)); several make an ensemble\n"
-	       "                        whose soft-max outputs are averaged\n"
+	       "                        whose soft-max outputs are averaged; '-' reads one from\n"
+	       "                        stdin (then images come as IMAGE paths)\n"
 	       "  -k, --top N           print the N most probable classes [5]\n"
 	       "  -j, --json            one JSON object per image and line\n"
 	       "  -d, --dense           dense evaluation: the net runs fully-convolutionally over\n"
@@ -43,9 +45,12 @@ static void usage(void)
 	       "  -F, --fast-decode     decode large JPEGs at 1/2, 1/4 or 1/8 size (libjpeg's DCT\n"
 	       "                        scaling) while the shorter side stays at least twice the\n"
 	       "                        resize: faster, no longer pixel-exact with torchvision\n"
-	       "  -l, --layer NAME      stop at layer NAME and write its activations, one .npy\n"
-	       "                        array (CxHxW) per image, to -o FILE or stdout\n"
-	       "  -o, --output FILE     where --layer writes (written whole, then renamed)\n"
+	       "  -l, --layer NAME      write layer NAME's activations, one .npy array (CxHxW) per\n"
+	       "                        image, to -o FILE or stdout: conv3_1, fc6 before the\n"
+	       "                        ReLU, relu3_1, relu6 after it (Caffe's names), pool5 ...;\n"
+	       "                        repeat it for several layers, written in the order given\n"
+	       "  -o, --output FILE     where --layer writes (written whole, then renamed); a %%s\n"
+	       "                        in FILE makes one file per layer, named for it\n"
 	       "      --from NAME       read a .npy stream of NAME's activations (from the IMAGE\n"
 	       "                        files, or stdin) and run the rest of the net; NAME data\n"
 	       "                        takes preprocessed input tensors\n"
@@ -65,7 +70,11 @@ struct options {
 	int top, json, dense, flip, batch, threads, fast_decode;
 	int scales[MAX_SCALES], nscales;
 	enum crop crop;
-	const char *layer, *from, *output;
+	const char *layers[MAX_TAPS];
+	int nlayers;
+	const char *from, *output;
+	int per_layer;        /* -o FILE names one file per layer with its %s */
+	int model_on_stdin;   /* -m - */
 	char **inputs;
 	int ninputs;
 };
@@ -133,7 +142,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'b': o->batch = (int)cli_parse_long("--batch", optarg, 1, 4096); break;
 		case 't': o->threads = (int)cli_parse_long("--threads", optarg, 1, 1024); break;
-		case 'l': o->layer = optarg; break;
+		case 'l':
+			if (o->nlayers == MAX_TAPS)
+				cli_usage_error("at most %d layers", MAX_TAPS);
+			for (int i = 0; i < o->nlayers; i++)
+				if (strcasecmp(o->layers[i], optarg) == 0)
+					cli_usage_error("--layer '%s' is given twice", optarg);
+			o->layers[o->nlayers++] = optarg;
+			break;
 		case 'F': o->fast_decode = 1; break;
 		case 'o': o->output = optarg; break;
 		case OPT_FROM: o->from = optarg; break;
@@ -148,19 +164,39 @@ static void parse_options(int argc, char **argv, struct options *o)
 		o->crop = o->dense ? CROP_NONE : CROP_CENTER;
 	if (o->crop == CROP_NONE && !o->dense)
 		cli_usage_error("--crop none needs --dense: the FC layers take a fixed size");
-	if ((o->layer || o->from) && (o->nmodels > 1 || o->nscales > 1 || o->flip))
+	if ((o->nlayers || o->from) && (o->nmodels > 1 || o->nscales > 1 || o->flip))
 		cli_usage_error("--layer and --from take one model, one scale and no --flip");
-	if (o->output && !o->layer)
+	if (o->output && !o->nlayers)
 		cli_usage_error("--output goes with --layer");
-	if (o->json && o->layer)
+	if (o->json && o->nlayers)
 		cli_usage_error("--json describes classes; --layer writes .npy arrays");
-	if (o->layer && !o->output && isatty(STDOUT_FILENO))
+	if (o->nlayers && !o->output && isatty(STDOUT_FILENO))
 		cli_usage_error("--layer writes binary .npy: give -o FILE or a pipe");
+	if (o->output) {
+		const char *pct = strchr(o->output, '%');
+		o->per_layer = pct != NULL;
+		if (pct && (pct[1] != 's' || strchr(pct + 1, '%')))
+			cli_usage_error("--output '%s': one %%s for the layer's name, no other %%",
+			                o->output);
+	}
 	int dashes = 0;
 	for (int i = 0; i < o->ninputs; i++)
 		dashes += strcmp(o->inputs[i], "-") == 0;
 	if (dashes > 1)
 		cli_usage_error("'-' (an image on stdin) may be given once");
+	for (int m = 0; m < o->nmodels; m++) {
+		if (strcmp(o->models[m], "-") != 0)
+			continue;
+		if (o->model_on_stdin)
+			cli_usage_error("-m - (weights on stdin) may be given once");
+		o->model_on_stdin = 1;
+	}
+	/* Stdin holds one thing: the weights, or what the images would otherwise take. */
+	if (o->model_on_stdin && dashes)
+		cli_usage_error("-m - and %s '-' both read stdin", o->from ? "FILE" : "IMAGE");
+	if (o->model_on_stdin && !o->ninputs)
+		cli_usage_error("-m - reads the weights from stdin: give the %s as arguments",
+		                o->from ? ".npy files" : "images");
 }
 
 /* ---- Per-image results ---- */
@@ -169,12 +205,11 @@ struct run {
 	const struct options *o;
 	vgg_net *nets[MAX_MODELS];
 	int classes;
-	int stop;             /* --layer's index, or -1 */
+	vgg_tap taps[MAX_TAPS]; /* --layer's, in order */
 	int from;             /* --from's index, or -1 */
-	FILE *features;       /* where --layer writes */
+	FILE *features[MAX_TAPS]; /* where each --layer writes */
 	int largest_resize;   /* the largest shorter side any model or scale resizes to */
 	int softmax[MAX_MODELS]; /* the model's last layer is soft-max */
-	vgg_output *output;   /* -o FILE, written whole at the end */
 };
 
 
@@ -316,18 +351,17 @@ static int ends_in_softmax(const vgg_net *net)
 	return yes;
 }
 
-/* Writes one CxHxW array of the feature stream. */
-static int write_features(struct run *r, const float *y, const int shape[4], int i,
-                          struct item *it)
+/* Writes item i's CxHxW array of each tap, in the order of the --layer options. */
+static void write_features(struct run *r, float **y, int (*shapes)[4], int i, struct item *it)
 {
 	vgg_error err;
-	int64_t dims[3] = {shape[1], shape[2], shape[3]};
-	size_t one = (size_t)shape[1] * (size_t)shape[2] * (size_t)shape[3];
-	if (vgg_npy_write(r->features, 3, dims, y + (size_t)i * one, &err)) {
-		fail_item(it, "cannot write the features");
-		return 0;
+	for (int k = 0; k < r->o->nlayers && !it->error; k++) {
+		const int *shape = shapes[k];
+		int64_t dims[3] = {shape[1], shape[2], shape[3]};
+		size_t one = (size_t)shape[1] * (size_t)shape[2] * (size_t)shape[3];
+		if (vgg_npy_write(r->features[k], 3, dims, y[k] + (size_t)i * one, &err))
+			fail_item(it, "cannot write the features");
 	}
-	return 1;
 }
 
 /*
@@ -350,16 +384,22 @@ static void pass(struct run *r, int m, struct item **items, float **x, int n, in
 			memcpy(batch + (size_t)i * size, x[i], size * sizeof *batch);
 		input = batch;
 	}
-	int rc = vgg_net_forward(r->nets[m], input, n, c, h, w, r->o->dense, r->from, r->stop, &y,
-	                         shape, &err);
+	float *taps[MAX_TAPS];
+	int shapes[MAX_TAPS][4];
+	int features = r->o->nlayers > 0;
+	int rc = features
+	         ? vgg_net_forward_taps(r->nets[m], input, n, c, h, w, r->o->dense, r->from, r->taps,
+	                                (size_t)r->o->nlayers, taps, shapes, &err)
+	         : vgg_net_forward(r->nets[m], input, n, c, h, w, r->o->dense, r->from, -1, &y,
+	                           shape, &err);
 	free(batch);
 	for (int i = 0; i < n; i++) {
 		if (rc) {
 			char msg[700];
 			snprintf(msg, sizeof msg, "'%s': %s", items[i]->name, err.msg);
 			fail_item(items[i], msg);
-		} else if (r->features) {
-			write_features(r, y, shape, i, items[i]);
+		} else if (features) {
+			write_features(r, taps, shapes, i, items[i]);
 		} else {
 			size_t one = (size_t)shape[1] * (size_t)shape[2] * (size_t)shape[3];
 			accumulate(y + (size_t)i * one, shape[1], shape[2] * shape[3],
@@ -367,6 +407,8 @@ static void pass(struct run *r, int m, struct item **items, float **x, int n, in
 			items[i]->passes++;
 		}
 	}
+	for (int k = 0; features && !rc && k < r->o->nlayers; k++)
+		free(taps[k]);
 }
 
 /* Preprocesses every live item for model m at scale q (0: the weights' own), mirrored or
@@ -422,28 +464,19 @@ static void finish_item(struct run *r, const struct item *it)
 {
 	if (it->error && r->o->json)
 		print_error(it);
-	else if (!it->error && !r->features)
+	else if (!it->error && !r->o->nlayers)
 		print_item(it, r->nets[0], r->classes, r);
 }
 
-/* Image bytes on stdin, for the IMAGE '-'. */
+/* Image bytes on stdin, for the IMAGE '-'; 2 GiB at most, as for any image. */
 static int read_stdin_image(int min_side, vgg_image **img, vgg_error *err)
 {
-	size_t len = 0, cap = 1 << 16;
-	unsigned char *buf = malloc(cap);
-	for (;;) {
-		if (!buf)
-			return snprintf(err->msg, sizeof err->msg, "out of memory reading stdin"), -1;
-		len += fread(buf + len, 1, cap - len, stdin);
-		if (len < cap)
-			break;
-		unsigned char *grown = cap < ((size_t)1 << 31) ? realloc(buf, cap *= 2) : NULL;
-		if (!grown)
-			free(buf);
-		buf = grown;
-	}
-	int rc = ferror(stdin) ? (snprintf(err->msg, sizeof err->msg, "cannot read stdin"), -1)
-	                       : vgg_image_decode(buf, len, "-", min_side, img, err);
+	void *buf;
+	size_t len;
+	int rc = vgg_read_stream(stdin, "-", (size_t)1 << 31, &buf, &len, err);
+	if (rc)
+		return rc;
+	rc = vgg_image_decode(buf, len, "-", min_side, img, err);
 	free(buf);
 	return rc;
 }
@@ -552,7 +585,7 @@ static void load_models(struct run *r, const struct options *o)
 {
 	for (int m = 0; m < o->nmodels; m++) {
 		vgg_error err;
-		if (vgg_net_load(o->models[m], &r->nets[m], &err))
+		if (cli_net_load(o->models[m], &r->nets[m], &err))
 			cli_fail("%s", err.msg);
 		r->softmax[m] = ends_in_softmax(r->nets[m]);
 		int classes = vgg_config_classes(vgg_net_config(r->nets[m]));
@@ -570,25 +603,69 @@ static void load_models(struct run *r, const struct options *o)
 	for (int s = 0; s < o->nscales; s++)
 		if (o->scales[s] > r->largest_resize)
 			r->largest_resize = o->scales[s];
-	r->stop = r->from = -1;
-	if (o->layer && (r->stop = vgg_net_layer_index(r->nets[0], o->layer)) < 0)
-		cli_fail("'%s' has no layer '%s'", o->models[0], o->layer);
-	/* "data" is Caffe's name for the input blob: --from data takes preprocessed inputs. */
+	vgg_error err;
+	vgg_tap from = {-1, 0};
+	for (int k = 0; k < o->nlayers; k++)
+		if (vgg_net_find_tap(r->nets[0], o->layers[k], &r->taps[k], &err))
+			cli_fail("'%s': %s", o->models[0], err.msg);
+	/* "data" is Caffe's name for the input blob: --from data takes preprocessed inputs.
+	 * A ReLU's name resumes where its layer's does: the ReLU is applied either way. */
 	if (o->from && strcasecmp(o->from, "data") != 0 &&
-	    (r->from = vgg_net_layer_index(r->nets[0], o->from)) < 0)
-		cli_fail("'%s' has no layer '%s'", o->models[0], o->from);
-	if (r->from >= 0 && r->stop >= 0 && r->stop <= r->from)
-		cli_fail("--layer %s does not come after --from %s", o->layer, o->from);
-	if (!o->layer && r->classes < 1)
+	    vgg_net_find_tap(r->nets[0], o->from, &from, &err))
+		cli_fail("'%s': %s", o->models[0], err.msg);
+	r->from = from.layer;
+	for (int k = 0; k < o->nlayers; k++)
+		if (r->taps[k].layer <= r->from)
+			cli_fail("--layer %s does not come after --from %s", o->layers[k], o->from);
+	if (!o->nlayers && r->classes < 1)
 		cli_fail("'%s' has no FC layer to classify with: use --layer", o->models[0]);
 }
 
-/* -o's temporary file, removed if the run ends early through cli_fail. */
-static vgg_output *pending_output;
+/* -o's temporary files, removed if the run ends early through cli_fail. */
+static vgg_output *pending[MAX_TAPS];
 
-static void remove_pending_output(void)
+static void remove_pending_outputs(void)
 {
-	vgg_output_abort(pending_output);
+	for (int k = 0; k < MAX_TAPS; k++)
+		vgg_output_abort(pending[k]);
+}
+
+/* Where each --layer writes: stdout, -o FILE, or with a %s in FILE one file per layer. */
+static void open_features(struct run *r, const struct options *o)
+{
+	atexit(remove_pending_outputs);
+	for (int k = 0; k < o->nlayers; k++) {
+		vgg_error err;
+		char path[4096];
+		if (!o->output) {
+			r->features[k] = stdout;
+			continue;
+		}
+		if (k > 0 && !o->per_layer) {
+			r->features[k] = r->features[0];
+			continue;
+		}
+		const char *at = o->per_layer ? strstr(o->output, "%s") : NULL;
+		int n = at ? snprintf(path, sizeof path, "%.*s%s%s", (int)(at - o->output), o->output,
+		                      o->layers[k], at + 2)
+		           : snprintf(path, sizeof path, "%s", o->output);
+		if (n < 0 || (size_t)n >= sizeof path)
+			cli_fail("--output '%s': the name is too long", o->output);
+		if (vgg_output_open(path, &pending[k], &r->features[k], &err))
+			cli_fail("%s", err.msg);
+	}
+}
+
+/* Every file -o names, renamed into place once the run is over. */
+static void commit_features(void)
+{
+	for (int k = 0; k < MAX_TAPS; k++) {
+		vgg_error err;
+		vgg_output *out = pending[k];
+		pending[k] = NULL;
+		if (out && vgg_output_commit(out, &err))
+			cli_fail("%s", err.msg);
+	}
 }
 
 int main(int argc, char **argv)
@@ -600,14 +677,8 @@ int main(int argc, char **argv)
 	vgg_set_threads(o.threads);
 	r.o = &o;
 	load_models(&r, &o);
-	if (o.layer) {
-		vgg_error err;
-		r.features = stdout;
-		if (o.output && vgg_output_open(o.output, &r.output, &r.features, &err))
-			cli_fail("%s", err.msg);
-		pending_output = r.output;
-		atexit(remove_pending_output);
-	}
+	if (o.nlayers)
+		open_features(&r, &o);
 	int failed = 0;
 	if (o.from) {
 		for (int i = 0; i < o.ninputs; i++) {
@@ -653,12 +724,7 @@ int main(int argc, char **argv)
 		free(line);
 		free(names);
 	}
-	if (r.output) {
-		vgg_error err;
-		pending_output = NULL;
-		if (vgg_output_commit(r.output, &err))
-			cli_fail("%s", err.msg);
-	}
+	commit_features();
 	for (int m = 0; m < o.nmodels; m++)
 		vgg_net_free(r.nets[m]);
 	if (fflush(stdout) != 0 || ferror(stdout))

@@ -27,6 +27,9 @@ static void usage(void)
 	       "'path label' lines, or an MNIST/Fashion-MNIST IDX images file.\n"
 	       "\n"
 	       "  -a, --arch CONFIG       the net: a built-in name, a config file or inline text\n"
+	       "  -w, --width F           scale every conv and hidden FC layer's width by F\n"
+	       "  -i, --input HxW[xC]     train at this input size (and channels) instead of the\n"
+	       "                          config's\n"
 	       "      --train DATA        the training set\n"
 	       "      --val DATA          the validation set, evaluated after every epoch\n"
 	       "      --val-split F       hold out this fraction of DATA for validation instead\n"
@@ -52,9 +55,9 @@ static void usage(void)
 	       "      --std R,G,B         and this standard deviation [the training set's]\n"
 	       "      --init KIND         kaiming, glorot or normal (the paper's N(0, 0.01))\n"
 	       "                          [kaiming]\n"
-	       "      --init-from FILE    start from a trained net: all matching layers for the\n"
-	       "                          same architecture, else the paper's surgery (its first\n"
-	       "                          four conv layers and its FC layers)\n"
+	       "      --init-from FILE    start from a trained net ('-': stdin): every layer that\n"
+	       "                          fits for the same architecture, else the paper's\n"
+	       "                          surgery (its first four conv layers and its FC layers)\n"
 	       "      --freeze LIST       keep these layers fixed: names and ranges, as in\n"
 	       "                          conv1_1..conv4_3,fc6\n"
 	       "      --labels NAME|FILE  class names for IDX and list data: a list in share/vgg\n"
@@ -83,8 +86,9 @@ enum {
 struct options {
 	const char *arch, *train, *val, *output, *init_from, *freeze, *labels;
 	const char *checkpoint, *resume, *log, *plot;
-	double val_split;
+	double val_split, width;
 	int epochs, batch, threads, quiet;
+	int in_h, in_w, in_c;      /* --input; 0: the config's */
 	float lr, momentum, weight_decay, dropout, colour;
 	vgg_schedule sched;
 	int scale_min, scale_max, pad, flip;
@@ -142,6 +146,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longs[] = {
 		{"arch", required_argument, 0, 'a'},
+		{"width", required_argument, 0, 'w'},
+		{"input", required_argument, 0, 'i'},
 		{"train", required_argument, 0, OPT_TRAIN},
 		{"val", required_argument, 0, OPT_VAL},
 		{"val-split", required_argument, 0, OPT_VAL_SPLIT},
@@ -185,9 +191,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 	                      .weight_decay = 5e-4f, .dropout = 0.5f, .colour = 0.1f, .flip = 1,
 	                      .init = VGG_INIT_KAIMING, .seed = 1};
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":a:o:e:b:t:qhV", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":a:w:i:o:e:b:t:qhV", longs, NULL)) != -1) {
 		switch (c) {
 		case 'a': o->arch = optarg; break;
+		case 'w': o->width = parse_double("--width", optarg, 1e-3, 64); break;
+		case 'i': cli_parse_size("--input", optarg, &o->in_h, &o->in_w, &o->in_c); break;
 		case OPT_TRAIN: o->train = optarg; break;
 		case OPT_VAL: o->val = optarg; break;
 		case OPT_VAL_SPLIT: o->val_split = parse_double("--val-split", optarg, 1e-6, 0.9); break;
@@ -389,7 +397,10 @@ static void init_from(struct run *r)
 	vgg_weights *w;
 	vgg_error err;
 	char copied[1024];
-	if (vgg_weights_open(r->o->init_from, &w, &err))
+	int rc = strcmp(r->o->init_from, "-") == 0
+	             ? vgg_weights_read_stream(stdin, "-", &w, &err)
+	             : vgg_weights_open(r->o->init_from, &w, &err);
+	if (rc)
 		cli_fail("%s", err.msg);
 	const char *text = vgg_weights_meta(w, "vgg.config");
 	vgg_config *theirs = NULL;
@@ -774,6 +785,14 @@ int main(int argc, char **argv)
 		vgg_weights_free(ckpt);
 	} else if (vgg_config_load(o.arch, &r.cfg, &err)) {
 		cli_fail("%s", err.msg);
+	}
+	if (o.width > 0 && o.arch && vgg_config_scale_width(r.cfg, o.width, &err))
+		cli_fail("--width: %s", err.msg);
+	if (o.in_h && o.arch) {
+		int c, h, w;
+		vgg_config_input(r.cfg, &c, &h, &w);
+		if (vgg_config_set_input(r.cfg, o.in_c ? o.in_c : c, o.in_h, o.in_w, &err))
+			cli_fail("--input: %s", err.msg);
 	}
 	if (vgg_config_set_classes(r.cfg, r.classes, &err))
 		cli_fail("%s: %s", o.arch ? o.arch : o.resume, err.msg);

@@ -4,12 +4,15 @@
  * The grammar (vgg-config(5) is the user's version of this):
  *   config  := [input] layer* ; tokens separated by white space, '#' to end of line a comment
  *   input   := "input" ["("] H sep W [sep C] {colour | "image"} [")"]   sep := x | X | * | ×
- *   layer   := convK-N | BN | batchnorm | LRN | maxpool | pool | FC-N | soft-max | softmax
+ *   layer   := convK-N | BN | batchnorm | LRN | maxpool | pool | avgpool | gap | FC-N
+ *            | soft-max | softmax
  * Keywords are case-insensitive.  BN applies to the conv just before it; nothing but FC
- * layers and soft-max may follow an FC layer, and nothing may follow soft-max.
+ * layers and soft-max may follow avgpool (the global average) or an FC layer, and nothing
+ * may follow soft-max.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,7 +233,8 @@ static int push_layer(struct parser *ps, enum vgg_layer_kind kind, int kernel, i
 	return VGG_OK;
 }
 
-static const char *EXPECTED_LAYER = "a layer (convK-N, BN, LRN, maxpool, FC-N, soft-max)";
+static const char *EXPECTED_LAYER =
+	"a layer (convK-N, BN, LRN, maxpool, avgpool, FC-N, soft-max)";
 
 /* convK-N or FC-N; returns 1 and fills the numbers when the word is one. */
 static int match_conv(const char *s, size_t n, long *k, long *width)
@@ -254,7 +258,7 @@ static int match_fc(const char *s, size_t n, long *width)
 
 static int parse_layers(struct parser *ps)
 {
-	int seen_layer = 0, seen_input = 0, seen_fc = 0, seen_softmax = 0;
+	int seen_layer = 0, seen_input = 0, seen_fc = 0, seen_softmax = 0, seen_avgpool = 0;
 	int rc;
 	for (;;) {
 		skip_space(ps);
@@ -299,6 +303,8 @@ static int parse_layers(struct parser *ps)
 			kind = VGG_LAYER_LRN;
 		} else if (word_is(at, n, "maxpool") || word_is(at, n, "pool")) {
 			kind = VGG_LAYER_POOL;
+		} else if (word_is(at, n, "avgpool") || word_is(at, n, "gap")) {
+			kind = VGG_LAYER_AVGPOOL;
 		} else if (word_is(at, n, "soft-max") || word_is(at, n, "softmax")) {
 			kind = VGG_LAYER_SOFTMAX;
 			seen_softmax = 1;
@@ -311,7 +317,10 @@ static int parse_layers(struct parser *ps)
 		}
 		if (seen_fc && kind != VGG_LAYER_FC && kind != VGG_LAYER_SOFTMAX)
 			return syntax(ps, at, "FC-N or soft-max after an FC layer");
+		if (seen_avgpool && kind != VGG_LAYER_FC && kind != VGG_LAYER_SOFTMAX)
+			return syntax(ps, at, "FC-N or soft-max after avgpool");
 		seen_fc |= kind == VGG_LAYER_FC;
+		seen_avgpool |= kind == VGG_LAYER_AVGPOOL;
 		seen_layer = 1;
 		if ((rc = push_layer(ps, kind, (int)k, (int)width)))
 			return rc;
@@ -322,7 +331,8 @@ static int parse_layers(struct parser *ps)
 	return VGG_OK;
 }
 
-/* Caffe's names: convB_I and normB within block B, poolB ending it, fc from pools + 1. */
+/* Caffe's names: convB_I and normB within block B, poolB ending it, fc from pools + 1;
+ * the global average pool is torchvision's avgpool. */
 static void name_layers(struct vgg_config *cfg)
 {
 	int pools = 0, block = 1, index = 0, fc = 0;
@@ -341,6 +351,9 @@ static void name_layers(struct vgg_config *cfg)
 		case VGG_LAYER_POOL:
 			snprintf(l->name, size, "pool%d", block++);
 			index = 0;
+			break;
+		case VGG_LAYER_AVGPOOL:
+			snprintf(l->name, size, "avgpool");
 			break;
 		case VGG_LAYER_FC:
 			snprintf(l->name, size, "fc%d", pools + 1 + fc++);
@@ -405,24 +418,66 @@ const char *const *vgg_config_builtin_names(void)
 {
 	static const char *const names[] = {
 		"A", "A-LRN", "B", "C", "D", "E", "vgg11", "vgg13", "vgg16", "vgg19",
-		"vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn", NULL
+		"vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
+		"vgg11_gap", "vgg13_gap", "vgg16_gap", "vgg19_gap",
+		"vgg11_bn_gap", "vgg13_bn_gap", "vgg16_bn_gap", "vgg19_bn_gap", NULL
 	};
 	return names;
+}
+
+/*
+ * The three FC layers of the paper replaced by a global average pool and one FC layer with
+ * the classes, as later VGG variants have it; soft-max stays where it was.
+ */
+static void gap_head(struct vgg_config *cfg)
+{
+	size_t first = cfg->count;
+	int classes = vgg_config_classes(cfg), softmax = 0;
+	for (size_t i = cfg->count; i-- > 0;) {
+		if (cfg->layers[i].kind == VGG_LAYER_FC)
+			first = i;
+		softmax |= cfg->layers[i].kind == VGG_LAYER_SOFTMAX;
+	}
+	/* Three FC layers and soft-max become avgpool, FC and soft-max: the array has room. */
+	struct vgg__layer_spec *l = &cfg->layers[first];
+	memset(l, 0, 3 * sizeof *l);
+	l[0].kind = VGG_LAYER_AVGPOOL;
+	l[1].kind = VGG_LAYER_FC;
+	l[1].width = classes;
+	l[2].kind = VGG_LAYER_SOFTMAX;
+	cfg->count = first + 2 + (size_t)softmax;
+	name_layers(cfg);
+}
+
+/* Strips `suffix` from the end of name[0..*n); says whether it was there. */
+static int strip_suffix(const char *name, size_t *n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+	if (*n <= k || strncasecmp(name + *n - k, suffix, k) != 0)
+		return 0;
+	*n -= k;
+	return 1;
 }
 
 int vgg_config_builtin(const char *name, vgg_config **out, vgg_error *err)
 {
 	*out = NULL;
 	size_t n = strlen(name);
-	int bn = n > 3 && strcasecmp(name + n - 3, "_bn") == 0;
-	if (bn)
-		n -= 3;
+	int bn = 0, gap = 0;
+	/* _bn and _gap, each at most once, in either order. */
+	for (int i = 0; i < 2; i++) {
+		if (!gap && strip_suffix(name, &n, "_gap"))
+			gap = 1;
+		else if (!bn && strip_suffix(name, &n, "_bn"))
+			bn = 1;
+	}
 	for (size_t i = 0; i < sizeof BUILTINS / sizeof *BUILTINS; i++) {
 		if (strlen(BUILTINS[i].name) != n || strncasecmp(name, BUILTINS[i].name, n) != 0)
 			continue;
 		const char *text = vgg__builtin_text(BUILTINS[i].file);
 		char label[32];
-		snprintf(label, sizeof label, "%s%s", BUILTINS[i].name, bn ? "_bn" : "");
+		snprintf(label, sizeof label, "%s%s%s", BUILTINS[i].name, bn ? "_bn" : "",
+		         gap ? "_gap" : "");
 		if (!text)
 			return vgg__fail(err, VGG_ENOTFOUND, "built-in config '%s' is missing", label);
 		vgg_config *cfg = NULL;
@@ -435,6 +490,8 @@ int vgg_config_builtin(const char *name, vgg_config **out, vgg_error *err)
 		}
 		for (size_t j = 0; j < cfg->count; j++)
 			cfg->layers[j].batch_norm |= bn && cfg->layers[j].kind == VGG_LAYER_CONV;
+		if (gap)
+			gap_head(cfg);
 		*out = cfg;
 		return VGG_OK;
 	}
@@ -590,6 +647,35 @@ int vgg_config_set_classes(vgg_config *cfg, int classes, vgg_error *err)
 	return VGG_OK;
 }
 
+/* A conv's or hidden FC layer's width scaled, or 0 when it would exceed MAX_WIDTH. */
+static int scaled_width(int width, double factor)
+{
+	double w = round(width * factor);
+	return w > MAX_WIDTH ? 0 : w < 1 ? 1 : (int)w;
+}
+
+int vgg_config_scale_width(vgg_config *cfg, double factor, vgg_error *err)
+{
+	if (!(factor > 0) || !isfinite(factor))
+		return vgg__fail(err, VGG_ERANGE, "width factor %g: not a positive number", factor);
+	const struct vgg__layer_spec *classes = last_fc(cfg);
+	/* Checked first and changed after, so that a refusal leaves the config as it was. */
+	for (int apply = 0; apply < 2; apply++) {
+		for (size_t i = 0; i < cfg->count; i++) {
+			struct vgg__layer_spec *l = &cfg->layers[i];
+			if ((l->kind != VGG_LAYER_CONV && l->kind != VGG_LAYER_FC) || l == classes)
+				continue;
+			int w = scaled_width(l->width, factor);
+			if (!w)
+				return vgg__fail(err, VGG_ERANGE, "width factor %g makes %s wider than %d",
+				                 factor, l->name, MAX_WIDTH);
+			if (apply)
+				l->width = w;
+		}
+	}
+	return VGG_OK;
+}
+
 int vgg_config_pool_ceil(const vgg_config *cfg)
 {
 	return cfg->pool_ceil;
@@ -622,6 +708,9 @@ char *vgg_config_to_text(const vgg_config *cfg)
 			break;
 		case VGG_LAYER_POOL:
 			len += (size_t)snprintf(p, room, "maxpool\n");
+			break;
+		case VGG_LAYER_AVGPOOL:
+			len += (size_t)snprintf(p, room, "avgpool\n");
 			break;
 		case VGG_LAYER_FC:
 			len += (size_t)snprintf(p, room, "FC-%d\n", l->width);

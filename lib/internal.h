@@ -115,4 +115,19 @@ double vgg__rng_normal(struct vgg__rng *r);
 /* perm = a uniformly random permutation of 0 .. n-1 from the key (seed, a, b). */
 void vgg__rng_permutation(size_t *perm, size_t n, uint64_t seed, uint64_t a, uint64_t b);
 
+/* A stream being read into memory (stream.c); zeroed to start, data malloc'd. */
+struct vgg__stream_buf {
+	unsigned char *data;
+	size_t len, cap;
+};
+#define VGG__STREAM_MAX (SIZE_MAX / 4)
+/* Reads until b->len is `want` (at most VGG__STREAM_MAX) or the stream ends, growing the
+ * buffer as bytes come; fails only on a read error or when out of memory. */
+int vgg__stream_fill(FILE *f, const char *name, struct vgg__stream_buf *b, size_t want,
+                     vgg_error *err);
+/* Whether f has no byte left (one is read and put back). */
+int vgg__stream_at_end(FILE *f);
+/* The name a weights file was opened or read under. */
+const char *vgg__weights_name(const vgg_weights *w);
+
 #endif

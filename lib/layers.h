@@ -36,6 +36,10 @@ void vgg__maxpool_forward(const float *in, int planes, int h, int w, int ceil, f
 void vgg__maxpool_backward(const float *in, const float *dy, int planes, int h, int w, int ceil,
                            float *dx);
 
+/* The mean of each of `planes` planes of hw values: the global average pool. */
+void vgg__avgpool_forward(const float *in, int planes, size_t hw, float *out);
+void vgg__avgpool_backward(const float *dy, int planes, size_t hw, float *dx);
+
 /* AlexNet's local response normalisation across channels (n 5, alpha 1e-4, beta 0.75, k 2). */
 void vgg__lrn_forward(const float *in, int n, int c, int hw, float *out);
 void vgg__lrn_backward(const float *in, const float *dy, int n, int c, int hw, float *dx);

@@ -112,6 +112,13 @@ static int place(const struct vgg__layer_spec *spec, int is_last_fc, const int *
 		out_h = pool_ceil ? (st->h + 1) / 2 : st->h / 2;
 		out_w = pool_ceil ? (st->w + 1) / 2 : st->w / 2;
 		break;
+	case VGG_LAYER_AVGPOOL:
+		/* One window over whatever reaches it, in dense evaluation too. */
+		l->kernel[0] = st->h;
+		l->kernel[1] = st->w;
+		l->out_c = st->c;
+		out_h = out_w = 1;
+		break;
 	case VGG_LAYER_LRN:
 	case VGG_LAYER_SOFTMAX:
 		l->out_c = st->c;

@@ -259,6 +259,16 @@ static int read_labels(vgg_net *net, vgg_error *err)
 	return VGG_OK;
 }
 
+/* A message that does not yet name the weights file gets its name in front. */
+static void name_file(vgg_error *err, const char *name)
+{
+	if (!err || strncmp(err->msg, "'", 1) == 0)
+		return;
+	char msg[sizeof err->msg];
+	snprintf(msg, sizeof msg, "%s", err->msg);
+	snprintf(err->msg, sizeof err->msg, "'%.200s': %.300s", name, msg);
+}
+
 int vgg_net_new(vgg_weights *w, vgg_net **out, vgg_error *err)
 {
 	*out = NULL;
@@ -315,6 +325,7 @@ int vgg_net_new(vgg_weights *w, vgg_net **out, vgg_error *err)
 	if (!rc)
 		rc = read_labels(net, err);
 	if (rc) {
+		name_file(err, vgg__weights_name(w));
 		vgg_net_free(net);
 		return rc;
 	}
@@ -326,16 +337,7 @@ int vgg_net_load(const char *path, vgg_net **out, vgg_error *err)
 {
 	vgg_weights *w;
 	int rc = vgg_weights_open(path, &w, err);
-	if (rc)
-		return rc;
-	rc = vgg_net_new(w, out, err);
-	if (rc && err) {
-		char msg[sizeof err->msg];
-		snprintf(msg, sizeof msg, "%s", err->msg);
-		if (strncmp(msg, "'", 1) != 0)
-			snprintf(err->msg, sizeof err->msg, "'%.200s': %.300s", path, msg);
-	}
-	return rc;
+	return rc ? rc : vgg_net_new(w, out, err);
 }
 
 void vgg_net_free(vgg_net *net)
@@ -427,6 +429,9 @@ static int next_shape(const vgg_net *net, size_t i, int dense, struct shape *s, 
 		s->h = net->cfg->pool_ceil ? (s->h + 1) / 2 : s->h / 2;
 		s->w = net->cfg->pool_ceil ? (s->w + 1) / 2 : s->w / 2;
 		break;
+	case VGG_LAYER_AVGPOOL:
+		s->h = s->w = 1;
+		break;
 	case VGG_LAYER_LRN:
 	case VGG_LAYER_SOFTMAX:
 		break;
@@ -434,11 +439,48 @@ static int next_shape(const vgg_net *net, size_t i, int dense, struct shape *s, 
 	return VGG_OK;
 }
 
-int vgg_net_forward(vgg_net *net, const float *input, int n, int c, int h, int w, int dense,
-                    int from, int to, const float **out, int shape[4], vgg_error *err)
+int vgg_net_find_tap(const vgg_net *net, const char *name, vgg_tap *tap, vgg_error *err)
 {
-	int last = to < 0 ? (int)net->count - 1 : to;
-	if (n < 1 || c < 1 || h < 1 || w < 1 || from < -1 || last >= (int)net->count || from >= last)
+	const vgg_layer_info *l = vgg_layout_find(net->own, name);
+	tap->relu = 0;
+	if (!l && strncasecmp(name, "relu", 4) == 0 && name[4]) {
+		/* Caffe names a ReLU after its layer: relu3_1 follows conv3_1, relu6 fc6. */
+		char layer[64];
+		snprintf(layer, sizeof layer, "%s%.50s", strchr(name + 4, '_') ? "conv" : "fc",
+		         name + 4);
+		if ((l = vgg_layout_find(net->own, layer)) && !l->relu)
+			return vgg__fail(err, VGG_ENOTFOUND, "no layer '%s': %s has no ReLU", name,
+			                 l->name);
+		tap->relu = 1;
+	}
+	if (!l)
+		return vgg__fail(err, VGG_ENOTFOUND, "no layer '%s'", name);
+	tap->layer = (int)(l - vgg_layout_layer(net->own, 0));
+	return VGG_OK;
+}
+
+/*
+ * The forward pass both entry points share: layers from + 1 to the last tap's, with each
+ * tap's output copied into outs[k] (malloc'd here) when outs is given.  A layer's ReLU runs
+ * fused into its kernel unless a tap wants the value before it.  *y gets the last layer's
+ * output as it stands in the net's buffers, *shape its shape.
+ */
+static int run(vgg_net *net, const float *input, int n, int c, int h, int w, int dense,
+               int from, const vgg_tap *taps, size_t count, float **outs, int (*shapes)[4],
+               const float **y, int shape[4], vgg_error *err)
+{
+	int last = -1;
+	for (size_t k = 0; k < count; k++) {
+		if (taps[k].layer <= from || taps[k].layer >= (int)net->count)
+			return vgg__fail(err, VGG_ERANGE, "no layers to run (from %d to %d)", from,
+			                 taps[k].layer);
+		if (taps[k].relu && !net->layers[taps[k].layer].conv.relu)
+			return vgg__fail(err, VGG_ERANGE, "%s has no ReLU",
+			                 vgg_layout_layer(net->own, (size_t)taps[k].layer)->name);
+		if (taps[k].layer > last)
+			last = taps[k].layer;
+	}
+	if (n < 1 || c < 1 || h < 1 || w < 1 || from < -1 || last < 0)
 		return vgg__fail(err, VGG_ERANGE, "no layers to run (from %d to %d)", from, last);
 	if (from < 0 && !dense) {
 		int ic, ih, iw;
@@ -450,7 +492,9 @@ int vgg_net_forward(vgg_net *net, const float *input, int n, int c, int h, int w
 	}
 	/* Plan first: shapes, buffer and scratch sizes, so nothing runs on a bad input. */
 	struct shape s = {c, h, w};
-	size_t biggest = 0, scratch = 0;
+	int relu_input = from >= 0 && net->layers[from].conv.relu;
+	size_t biggest = relu_input ? (size_t)n * (size_t)c * (size_t)h * (size_t)w : 0;
+	size_t scratch = 0;
 	for (int i = from + 1; i <= last; i++) {
 		struct shape before = s;
 		int rc = next_shape(net, (size_t)i, dense, &s, err);
@@ -465,19 +509,31 @@ int vgg_net_forward(vgg_net *net, const float *input, int n, int c, int h, int w
 			if (need > scratch)
 				scratch = need;
 		}
+		for (size_t k = 0; outs && k < count; k++)
+			if (taps[k].layer == i)
+				memcpy(shapes[k], (int[4]){n, s.c, s.h, s.w}, sizeof shapes[k]);
 	}
-	if (!reserve(&net->buf[0], &net->buf_len[0], biggest) ||
-	    !reserve(&net->buf[1], &net->buf_len[1], biggest) ||
-	    !reserve(&net->scratch, &net->scratch_len, scratch ? scratch : 1))
+	int ok = reserve(&net->buf[0], &net->buf_len[0], biggest) &&
+	         reserve(&net->buf[1], &net->buf_len[1], biggest) &&
+	         reserve(&net->scratch, &net->scratch_len, scratch ? scratch : 1);
+	for (size_t k = 0; ok && outs && k < count; k++) {
+		size_t len = (size_t)shapes[k][0] * (size_t)shapes[k][1] * (size_t)shapes[k][2] *
+		             (size_t)shapes[k][3];
+		ok = (outs[k] = malloc(len * sizeof *outs[k])) != NULL;
+	}
+	if (!ok) {
+		for (size_t k = 0; outs && k < count; k++) {
+			free(outs[k]);
+			outs[k] = NULL;
+		}
 		return vgg__fail(err, VGG_ENOMEM, "out of memory for activations");
+	}
 	const float *x = input;
 	int which = 0;
 	s = (struct shape){c, h, w};
-	if (from >= 0 && net->layers[from].conv.relu) {
-		/* The tap was taken before the ReLU that the conv's kernel would have fused. */
+	if (relu_input) {
+		/* The input may have been taken before the ReLU that `from`'s kernel would fuse. */
 		size_t len = (size_t)n * (size_t)c * (size_t)h * (size_t)w;
-		if (!reserve(&net->buf[1], &net->buf_len[1], len))
-			return vgg__fail(err, VGG_ENOMEM, "out of memory for activations");
 		for (size_t i = 0; i < len; i++)
 			net->buf[1][i] = input[i] > 0 ? input[i] : 0;
 		x = net->buf[1];
@@ -485,34 +541,74 @@ int vgg_net_forward(vgg_net *net, const float *input, int n, int c, int h, int w
 	for (int i = from + 1; i <= last; i++) {
 		struct shape in = s;
 		next_shape(net, (size_t)i, dense, &s, NULL);
-		float *y = net->buf[which];
+		float *out = net->buf[which];
+		size_t len = (size_t)n * (size_t)s.c * (size_t)s.h * (size_t)s.w;
 		const struct net_layer *l = &net->layers[i];
+		int before = 0, after = 0;
+		for (size_t k = 0; k < count; k++) {
+			before |= taps[k].layer == i && !taps[k].relu;
+			after |= taps[k].layer == i && taps[k].relu;
+		}
+		int fused = l->conv.relu && !before;
 		switch (l->kind) {
 		case VGG_LAYER_CONV:
 		case VGG_LAYER_FC: {
-			/* A conv's tap is its value before the ReLU, as a features slice gives it. */
 			struct vgg__conv conv = l->conv;
-			conv.relu &= i != last;
-			vgg__conv_forward(&conv, x, n, in.h, in.w, y, net->scratch);
+			conv.relu = fused;
+			vgg__conv_forward(&conv, x, n, in.h, in.w, out, net->scratch);
 			break;
 		}
 		case VGG_LAYER_POOL:
-			vgg__maxpool_forward(x, n * in.c, in.h, in.w, net->cfg->pool_ceil, y);
+			vgg__maxpool_forward(x, n * in.c, in.h, in.w, net->cfg->pool_ceil, out);
+			break;
+		case VGG_LAYER_AVGPOOL:
+			vgg__avgpool_forward(x, n * in.c, (size_t)in.h * (size_t)in.w, out);
 			break;
 		case VGG_LAYER_LRN:
-			vgg__lrn_forward(x, n, in.c, in.h * in.w, y);
+			vgg__lrn_forward(x, n, in.c, in.h * in.w, out);
 			break;
 		case VGG_LAYER_SOFTMAX:
-			vgg__softmax_forward(x, n, in.c, in.h * in.w, y);
+			vgg__softmax_forward(x, n, in.c, in.h * in.w, out);
 			break;
 		}
-		x = y;
+		for (size_t k = 0; outs && k < count; k++)
+			if (taps[k].layer == i && !taps[k].relu)
+				memcpy(outs[k], out, len * sizeof *out);
+		if (l->conv.relu && !fused && (after || i < last))
+			for (size_t j = 0; j < len; j++)
+				out[j] = out[j] > 0 ? out[j] : 0;
+		for (size_t k = 0; outs && k < count; k++)
+			if (taps[k].layer == i && taps[k].relu)
+				memcpy(outs[k], out, len * sizeof *out);
+		x = out;
 		which ^= 1;
 	}
-	*out = x;
+	*y = x;
 	shape[0] = n;
 	shape[1] = s.c;
 	shape[2] = s.h;
 	shape[3] = s.w;
 	return VGG_OK;
 }
+
+int vgg_net_forward(vgg_net *net, const float *input, int n, int c, int h, int w, int dense,
+                    int from, int to, const float **out, int shape[4], vgg_error *err)
+{
+	/* The last layer's output before its ReLU, as a features slice gives a conv's. */
+	vgg_tap tap = {to < 0 ? (int)net->count - 1 : to, 0};
+	return run(net, input, n, c, h, w, dense, from, &tap, 1, NULL, NULL, out, shape, err);
+}
+
+int vgg_net_forward_taps(vgg_net *net, const float *input, int n, int c, int h, int w,
+                         int dense, int from, const vgg_tap *taps, size_t count, float **out,
+                         int (*shapes)[4], vgg_error *err)
+{
+	const float *y;
+	int shape[4];
+	for (size_t k = 0; k < count; k++)
+		out[k] = NULL;
+	if (!count)
+		return vgg__fail(err, VGG_ERANGE, "no layers to run (no taps)");
+	return run(net, input, n, c, h, w, dense, from, taps, count, out, shapes, &y, shape, err);
+}
+

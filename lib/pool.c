@@ -2,7 +2,7 @@
  * pool.c: VGG's 2x2 max pooling with stride 2.  PyTorch drops an odd last row or column;
  * Caffe rounds the output up and pools the lone last row or column on its own.  The
  * backward pass sends each window's gradient to its first maximum in reading order, the
- * element PyTorch's max_pool2d picks.
+ * element PyTorch's max_pool2d picks.  And the global average pool of the GAP head.
  */
 #include "layers.h"
 
@@ -55,5 +55,25 @@ void vgg__maxpool_backward(const float *in, const float *dy, int planes, int h, 
 				dst[best] += g[(size_t)y * (size_t)ow + (size_t)x];
 			}
 		}
+	}
+}
+
+void vgg__avgpool_forward(const float *in, int planes, size_t hw, float *out)
+{
+	for (int p = 0; p < planes; p++) {
+		const float *src = in + (size_t)p * hw;
+		double sum = 0;
+		for (size_t i = 0; i < hw; i++)
+			sum += src[i];
+		out[p] = (float)(sum / (double)hw);
+	}
+}
+
+void vgg__avgpool_backward(const float *dy, int planes, size_t hw, float *dx)
+{
+	for (int p = 0; p < planes; p++) {
+		float g = dy[p] / (float)hw;
+		for (size_t i = 0; i < hw; i++)
+			dx[(size_t)p * hw + i] = g;
 	}
 }

@@ -268,6 +268,61 @@ int vgg_weights_from_memory(void *data, size_t size, const char *name, vgg_weigh
 	return VGG_OK;
 }
 
+/* The data buffer's length as the header's largest END gives it; 0 when the header is
+ * not one we can read, which parse() then reports in full. */
+static uint64_t declared_data_size(const unsigned char *json, size_t n)
+{
+	cJSON *root = cJSON_ParseWithLength((const char *)json, n);
+	uint64_t size = 0;
+	const cJSON *item;
+	cJSON_ArrayForEach(item, root) {
+		const cJSON *offsets = cJSON_GetObjectItemCaseSensitive(item, "data_offsets");
+		uint64_t end;
+		if (cJSON_IsArray(offsets) && json_count(cJSON_GetArrayItem(offsets, 1), &end) &&
+		    end > size)
+			size = end;
+	}
+	cJSON_Delete(root);
+	return size;
+}
+
+int vgg_weights_read_stream(FILE *f, const char *name, vgg_weights **out, vgg_error *err)
+{
+	struct vgg__stream_buf b = {0};
+	*out = NULL;
+	int rc = vgg__stream_fill(f, name, &b, 8, err);
+	uint64_t n = 0, total = 8;
+	for (int i = 7; !rc && b.len == 8 && i >= 0; i--)
+		n = n << 8 | b.data[i];
+	/* The header first, within its own limit; then only the data it calls for. */
+	if (!rc && b.len == 8 && n <= MAX_HEADER) {
+		total += n;
+		rc = vgg__stream_fill(f, name, &b, (size_t)total, err);
+	}
+	if (!rc && b.len == total && total > 8) {
+		uint64_t data = declared_data_size(b.data + 8, (size_t)n);
+		if (data > VGG__STREAM_MAX - total)
+			rc = vgg__fail(err, VGG_ERANGE, "'%s': not a valid safetensors file: its header "
+			               "calls for %llu bytes of data", name, (unsigned long long)data);
+		total += data;
+		if (!rc)
+			rc = vgg__stream_fill(f, name, &b, (size_t)total, err);
+		if (!rc && b.len < total)
+			rc = vgg__fail(err, VGG_EPARSE, "'%s': not a valid safetensors file: the stream "
+			               "ends after %zu bytes, its header calls for %llu", name, b.len,
+			               (unsigned long long)total);
+		if (!rc && !vgg__stream_at_end(f))
+			rc = vgg__fail(err, VGG_EPARSE, "'%s': not a valid safetensors file: bytes "
+			               "after the last tensor", name);
+	}
+	if (rc) {
+		free(b.data);
+		return rc;
+	}
+	/* Whatever is short or too long for its header is parse()'s to report. */
+	return vgg_weights_from_memory(b.data, b.len, name, out, err);
+}
+
 int vgg_weights_open(const char *path, vgg_weights **out, vgg_error *err)
 {
 	*out = NULL;
@@ -327,6 +382,11 @@ void vgg_weights_free(vgg_weights *w)
 	free(w->meta);
 	free(w->name);
 	free(w);
+}
+
+const char *vgg__weights_name(const vgg_weights *w)
+{
+	return w->name;
 }
 
 size_t vgg_weights_count(const vgg_weights *w)

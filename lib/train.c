@@ -423,6 +423,9 @@ static void forward(vgg_trainer *t, const float *x, int n, size_t top, int train
 		case VGG_LAYER_POOL:
 			vgg__maxpool_forward(in, n * l->in_c, l->in_h, l->in_w, t->cfg->pool_ceil, l->out);
 			break;
+		case VGG_LAYER_AVGPOOL:
+			vgg__avgpool_forward(in, n * l->in_c, (size_t)l->in_h * (size_t)l->in_w, l->out);
+			break;
 		case VGG_LAYER_LRN:
 			vgg__lrn_forward(in, n, l->in_c, l->in_h * l->in_w, l->out);
 			break;
@@ -436,8 +439,11 @@ static void forward(vgg_trainer *t, const float *x, int n, size_t top, int train
 /*
  * Back from the gradient at layer top's output (before its ReLU) in t->grad[0] to every
  * parameter's gradient, and to the input's, which ends in *dx_out, when `dx_out` is given.
+ * `training` says which forward pass ran: batch norm with the batch's statistics, or with
+ * the running ones, a fixed scale per channel.
  */
-static void backward(vgg_trainer *t, const float *x, int n, size_t top, float **dx_out)
+static void backward(vgg_trainer *t, const float *x, int n, size_t top, float **dx_out,
+                     int training)
 {
 	/* Below the lowest trained layer no gradient is needed. */
 	size_t lowest = top;
@@ -471,8 +477,18 @@ static void backward(vgg_trainer *t, const float *x, int n, size_t top, float **
 			float *g = t->grads + l->param_at;
 			if (info->batch_norm) {
 				const float *gamma = t->params + l->param_at + l->param_len - 2 * o;
-				vgg__bn_backward(dy, l->xhat, gamma, l->var, t->bn_eps, n, (int)o, hw,
-				                 g + k * o + o, g + k * o + 2 * o, dy);
+				const float *rv = t->stats + l->stat_at + o;
+				if (training)
+					vgg__bn_backward(dy, l->xhat, gamma, l->var, t->bn_eps, n, (int)o, hw,
+					                 g + k * o + o, g + k * o + 2 * o, dy);
+				else
+					for (int s = 0; s < n; s++)
+						for (size_t c = 0; c < o; c++) {
+							float scale = gamma[c] / sqrtf(rv[c] + t->bn_eps);
+							float *p = dy + ((size_t)s * o + c) * (size_t)hw;
+							for (int j = 0; j < hw; j++)
+								p[j] *= scale;
+						}
 			}
 			struct conv_job job = {t, l, in, dy, dx, n, conv_slices(t, l, n)};
 			vgg__parallel(job.slices, conv_backward_slice, &job);
@@ -485,6 +501,9 @@ static void backward(vgg_trainer *t, const float *x, int n, size_t top, float **
 		}
 		case VGG_LAYER_POOL:
 			vgg__maxpool_backward(in, dy, n * l->in_c, l->in_h, l->in_w, t->cfg->pool_ceil, dx);
+			break;
+		case VGG_LAYER_AVGPOOL:
+			vgg__avgpool_backward(dy, n * l->in_c, (size_t)l->in_h * (size_t)l->in_w, dx);
 			break;
 		case VGG_LAYER_LRN:
 			vgg__lrn_backward(in, dy, n, l->in_c, l->in_h * l->in_w, dx);
@@ -524,7 +543,7 @@ int vgg_trainer_gradients(vgg_trainer *t, const float *x, const int *labels, int
 	struct train_layer *top = &t->layers[t->last];
 	memset(t->grads, 0, t->nparams * sizeof *t->grads);
 	double l = vgg__softmax_xent(top->out, labels, n, top->info->out_c, t->grad[0], correct);
-	backward(t, x, n, t->last, NULL);
+	backward(t, x, n, t->last, NULL, 1);
 	if (loss)
 		*loss = l;
 	return VGG_OK;
@@ -593,7 +612,7 @@ int vgg_trainer_input_gradient(vgg_trainer *t, const float *x, int n, const char
 	for (size_t p = 0; p < (size_t)n * (size_t)info->out_c; p++)
 		t->grad[0][p * plane + centre] = 1;
 	float *g;
-	backward(t, x, n, top, &g);
+	backward(t, x, n, top, &g, 0);
 	*dx = g;
 	return VGG_OK;
 }

@@ -46,7 +46,8 @@ typedef struct vgg_config vgg_config;
 int vgg_config_load(const char *model, vgg_config **out, vgg_error *err);
 /* Parses notation; `origin` names the text in error messages (a file name or "<inline>"). */
 int vgg_config_parse(const char *text, const char *origin, vgg_config **out, vgg_error *err);
-/* A built-in config by name (A, A-LRN, B, C, D, E, vgg11/13/16/19, any with "_bn"). */
+/* A built-in config by name (A, A-LRN, B, C, D, E, vgg11/13/16/19), any of them with
+ * "_bn" (batch norm after every conv) and "_gap" (avgpool and one FC layer for the three). */
 int vgg_config_builtin(const char *name, vgg_config **out, vgg_error *err);
 void vgg_config_free(vgg_config *cfg);
 
@@ -64,6 +65,11 @@ int vgg_config_set_input(vgg_config *cfg, int channels, int height, int width, v
 /* Width of the last FC layer; 0 when the config has no FC layer. */
 int vgg_config_classes(const vgg_config *cfg);
 int vgg_config_set_classes(vgg_config *cfg, int classes, vgg_error *err);
+/* Scales the width of every conv and of every FC layer but the last (the classes) by
+ * `factor`, rounded to the nearest whole number and at least 1, for small nets on small
+ * data; VGG_ERANGE (the config unchanged) unless factor > 0 and every width stays within
+ * the notation's limit. */
+int vgg_config_scale_width(vgg_config *cfg, double factor, vgg_error *err);
 /* Pooled sizes rounded up (Caffe: a last, partial window) instead of down (PyTorch). */
 int vgg_config_pool_ceil(const vgg_config *cfg);
 void vgg_config_set_pool_ceil(vgg_config *cfg, int ceil);
@@ -77,7 +83,8 @@ enum vgg_layer_kind {
 	VGG_LAYER_LRN,
 	VGG_LAYER_POOL,
 	VGG_LAYER_FC,
-	VGG_LAYER_SOFTMAX
+	VGG_LAYER_SOFTMAX,
+	VGG_LAYER_AVGPOOL      /* global average pool: C x H x W to C x 1 x 1 */
 };
 
 /*
@@ -86,7 +93,7 @@ enum vgg_layer_kind {
  * receptive field is defined.  Receptive-field figures are per axis: [0] rows, [1] columns.
  */
 typedef struct vgg_layer_info {
-	const char *name;          /* Caffe name: conv1_1, norm1, pool1, fc6, prob */
+	const char *name;          /* Caffe name: conv1_1, norm1, pool1, fc6, prob; avgpool */
 	enum vgg_layer_kind kind;
 	int batch_norm;            /* conv followed by batch normalisation */
 	int relu;                  /* followed by a ReLU */
@@ -330,6 +337,12 @@ int vgg_weights_open(const char *path, vgg_weights **out, vgg_error *err);
 /* The same from memory; takes ownership of `data` (malloc'd) on success and on failure. */
 int vgg_weights_from_memory(void *data, size_t size, const char *name, vgg_weights **out,
                             vgg_error *err);
+/*
+ * The same from a stream that cannot be mapped, such as a pipe: the header's length, then
+ * the header, then as many data bytes as its offsets call for, the buffer growing as they
+ * arrive; the stream must end there.  `name` is used in messages ("-" for stdin).
+ */
+int vgg_weights_read_stream(FILE *f, const char *name, vgg_weights **out, vgg_error *err);
 void vgg_weights_free(vgg_weights *w);
 size_t vgg_weights_count(const vgg_weights *w);
 const vgg_tensor_info *vgg_weights_tensor(const vgg_weights *w, size_t i);
@@ -378,7 +391,8 @@ typedef struct vgg_net vgg_net;
 /*
  * A net from a weights file: the config, preprocessing and labels come from its metadata
  * (vgg-weights(5)), each tensor is checked against the config's shapes, and batch norm is
- * folded into the conv before it.  vgg_net_new takes ownership of `w`, also on failure.
+ * folded into the conv before it.  vgg_net_new takes ownership of `w`, also on failure;
+ * its messages name the file as `w` was opened or read.
  */
 int vgg_net_new(vgg_weights *w, vgg_net **out, vgg_error *err);
 int vgg_net_load(const char *path, vgg_net **out, vgg_error *err);
@@ -401,6 +415,29 @@ int vgg_net_layer_index(const vgg_net *net, const char *name);
  */
 int vgg_net_forward(vgg_net *net, const float *input, int n, int c, int h, int w, int dense,
                     int from, int to, const float **out, int shape[4], vgg_error *err);
+
+/* Where activations can be taken: a layer's output, before its ReLU or after it. */
+typedef struct vgg_tap {
+	int layer;   /* index in the layout */
+	int relu;    /* 1: after the layer's ReLU (conv and FC layers but the last) */
+} vgg_tap;
+
+/*
+ * `name` as a tap: a layer's name (conv3_1, fc6: before the ReLU; pool5, avgpool ...), or
+ * the name Caffe's VGG models give a ReLU (relu3_1 after conv3_1, relu6 and relu7 after
+ * fc6 and fc7), case-insensitively.  VGG_ENOTFOUND when the net has no such layer or ReLU.
+ */
+int vgg_net_find_tap(const vgg_net *net, const char *name, vgg_tap *tap, vgg_error *err);
+
+/*
+ * One pass from layer `from` (-1: the image), as vgg_net_forward runs it, that stops at the
+ * last of `count` taps (each after `from`, in any order) and copies each tap's output for
+ * the n inputs into out[k], malloc'd (the caller frees each), of shape shapes[k] (n, C, H,
+ * W).  On failure every out[k] is NULL.
+ */
+int vgg_net_forward_taps(vgg_net *net, const float *input, int n, int c, int h, int w,
+                         int dense, int from, const vgg_tap *taps, size_t count, float **out,
+                         int (*shapes)[4], vgg_error *err);
 
 /* Threads for the forward pass (OpenBLAS's and ours); 0 means one per core. */
 void vgg_set_threads(int threads);
@@ -547,6 +584,13 @@ void vgg_schedule_init(vgg_schedule *s, enum vgg_schedule_kind kind, float lr, i
 float vgg_schedule_lr(const vgg_schedule *s, int epoch, double progress);
 /* Records an epoch's validation accuracy; 1 when the plateau rule just divided the rate. */
 int vgg_schedule_epoch_end(vgg_schedule *s, double accuracy);
+
+/* ---- Inputs through pipes (stream.c) ---- */
+
+/* Reads the rest of f into memory, refusing more than `max` bytes: *data is malloc'd (the
+ * caller frees it) and holds *size bytes and a 0 after them.  `name` is for messages. */
+int vgg_read_stream(FILE *f, const char *name, size_t max, void **data, size_t *size,
+                    vgg_error *err);
 
 /* ---- Outputs written whole or not at all (output.c) ---- */
 

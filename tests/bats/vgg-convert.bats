@@ -261,3 +261,83 @@ print(all(moved[rank[w]] == plain[i] for i, w in enumerate(ids)))' "$BATS_TEST_D
 	run -2 --separate-stderr vgg-convert -p "$CAFFE/net.prototxt" --arch vgg16 "$CAFFE/v1.caffemodel" -o "$OUT"
 	assert_equal "${stderr_lines[0]}" "vgg-convert: --prototxt and --arch both give the network: one of them"
 }
+
+# ---- through pipes: INPUT -, -o - ----
+
+@test "INPUT - reads stdin: PyTorch zip and legacy, Caffe, hub safetensors, our own, Darknet" {
+	local f
+	for f in zip legacy; do
+		run -0 --separate-stderr vgg-convert - -o "$OUT" <"$C/vgg11.$f.pth"
+		assert_equal "$stderr" "vgg-convert: '-' (pytorch) holds a custom VGG: see vgg-inspect of the output"
+		run -0 error_of "$OUT" "$IN" "$C/vgg11.fc8.npy"
+		below "$output" 1e-4
+	done
+	run -0 bash -c 'cat "$1" | vgg-convert - -o "$2"' _ "$C/vgg11.timm.safetensors" "$OUT"
+	run -0 error_of "$OUT" "$IN" "$C/vgg11.fc8.npy"
+	below "$output" 1e-4
+	run -0 vgg-inspect "$OUT"
+	assert_line --regexp '^  vgg\.source +vgg-convert 0\.1\.0 from standard input \(safetensors\)$'
+	run -0 bash -c 'cat "$1" | vgg-convert - -o "$2"' _ "$CAFFE/v2.caffemodel" "$OUT"
+	run -0 error_of "$OUT" "$CAFFE/input.npy" "$CAFFE/opencv.fc7.npy" fc4
+	below "$output" 1e-4
+	run -0 bash -c 'cat "$1" | vgg-convert - -o "$2"' _ "$TOP/tests/data/net/vgg16_bn.safetensors" "$OUT"
+	run -0 error_of "$OUT" "$IN" "$TOP/tests/data/net/vgg16_bn.fc8.npy"
+	below "$output" 1e-4
+	local D=$TOP/tests/data/darknet
+	vgg-convert --arch "$D/net.cfg" "$D/v2.weights" -o "$BATS_TEST_TMPDIR/file.safetensors"
+	run -0 bash -c 'cat "$1" | vgg-convert --arch "$2" - -o "$3"' _ "$D/v2.weights" "$D/net.cfg" "$OUT"
+	vgg-predict -m "$BATS_TEST_TMPDIR/file.safetensors" -d -l fc4 -o "$BATS_TEST_TMPDIR/a.npy" "$TOP/tests/data/photo.jpg"
+	vgg-predict -m "$OUT" -d -l fc4 -o "$BATS_TEST_TMPDIR/b.npy" "$TOP/tests/data/photo.jpg"
+	cmp "$BATS_TEST_TMPDIR/a.npy" "$BATS_TEST_TMPDIR/b.npy"
+}
+
+@test "INPUT - that is empty, truncated or foreign: exit 1, one line naming '-', no output" {
+	run -1 --separate-stderr vgg-convert - -o "$OUT" </dev/null
+	assert_equal "$stderr" "vgg-convert: '-': not a PyTorch, Caffe, Darknet or safetensors weights file"
+	head -c 3000 "$C/vgg11.zip.pth" >"$BATS_TEST_TMPDIR/cut.pth"
+	run -1 --separate-stderr vgg-convert - -o "$OUT" <"$BATS_TEST_TMPDIR/cut.pth"
+	assert_equal "${#stderr_lines[@]}" 1
+	assert_regex "$stderr" "^vgg-convert: '-': "
+	run -1 --separate-stderr vgg-convert - -o "$OUT" <"$TOP/tests/data/photo.jpg"
+	assert_equal "$stderr" "vgg-convert: '-': not a PyTorch, Caffe, Darknet or safetensors weights file"
+	[ ! -e "$OUT" ]
+}
+
+@test "-o - writes to stdout the bytes -o FILE writes, after loading them as a net" {
+	vgg-convert "$C/vgg11.zip.pth" -o "$OUT" 2>/dev/null
+	mkdir "$BATS_TEST_TMPDIR/tmp"
+	TMPDIR=$BATS_TEST_TMPDIR/tmp vgg-convert "$C/vgg11.zip.pth" -o - >"$BATS_TEST_TMPDIR/piped" 2>/dev/null
+	cmp "$OUT" "$BATS_TEST_TMPDIR/piped"
+	run ls -A "$BATS_TEST_TMPDIR/tmp"
+	assert_output ''
+	# --to pytorch through a pipe, and back in through another
+	run -0 bash -c 'vgg-convert --to pytorch "$1" -o - | vgg-convert - -o "$2"' \
+		_ "$TOP/tests/data/net/vgg16_bn.safetensors" "$OUT"
+	run -0 error_of "$OUT" "$IN" "$TOP/tests/data/net/vgg16_bn.fc8.npy"
+	below "$output" 1e-4
+}
+
+@test "-o - when the conversion fails: nothing on stdout, no temporary file left" {
+	mkdir "$BATS_TEST_TMPDIR/tmp"
+	TMPDIR=$BATS_TEST_TMPDIR/tmp run -1 --separate-stderr vgg-convert --arch vgg11 "$C/vgg11.zip.pth" -o -
+	assert_output ''
+	assert_equal "$stderr" "vgg-convert: '$C/vgg11.zip.pth': tensor 'features.0.weight' has 54 values, conv1_1 needs 1728"
+	printf 'a\nb\n' >"$BATS_TEST_TMPDIR/two.txt"
+	TMPDIR=$BATS_TEST_TMPDIR/tmp run -1 --separate-stderr vgg-convert -l "$BATS_TEST_TMPDIR/two.txt" "$C/vgg11.zip.pth" -o -
+	assert_output ''
+	assert_regex "$stderr" "2 labels for 10 classes"
+	run ls -A "$BATS_TEST_TMPDIR/tmp"
+	assert_output ''
+	TMPDIR=$BATS_TEST_TMPDIR/missing run -1 --separate-stderr vgg-convert "$C/vgg11.zip.pth" -o -
+	assert_output ''
+	assert_regex "$stderr" "^vgg-convert: cannot write '$BATS_TEST_TMPDIR/missing/vgg-convert\.[A-Za-z0-9]{6}': No such file or directory$"
+}
+
+@test "-o - with --to npy, or to a terminal: exit 2" {
+	run -2 --separate-stderr vgg-convert --to npy "$C/vgg11.zip.pth" -o -
+	assert_equal "${stderr_lines[0]}" "vgg-convert: --to npy writes a directory: -o - cannot be one"
+	command -v script >/dev/null || skip "script is not installed"
+	script -qec true /dev/null >/dev/null 2>&1 </dev/null || skip "script cannot make a terminal here"
+	run -2 script -qec "vgg-convert '$C/vgg11.zip.pth' -o -" /dev/null </dev/null
+	assert_output --partial "vgg-convert: -o - writes a binary file: give a pipe or -o FILE"
+}

@@ -118,6 +118,68 @@ sys.exit(bad)' "$BATS_TEST_TMPDIR" "$@"
 	jcheck 'd["model"], L["conv1_1"]["type"], L["norm1"]["type"]' '["A-LRN_bn", "conv+bn", "lrn"]'
 }
 
+@test "_gap: vgg16_gap has 14,714,688 conv parameters plus 513,000 for FC-1000" {
+	check_table_totals vgg16_gap 15,227,688 15.347
+	assert_line 'parameters: 14,714,688 in conv layers, 513,000 in FC layers'
+	assert_line --regexp '^pool5 +maxpool +512x7x7 +0 +0 +98\.0 KiB +212 +32$'
+	assert_line --regexp '^avgpool avgpool +512x1x1 +0 +0 +2\.0 KiB +404 +32$'
+	assert_line --regexp '^fc6 +fc +1000x1x1 +513,000 +512,000 +3\.9 KiB +404 +32$'
+	assert_line --regexp '^prob +softmax +1000x1x1 '
+	refute_line --regexp '^fc7 '
+	# the paper's head, for comparison
+	run -0 vgg-inspect vgg16
+	assert_line 'parameters: 14,714,688 in conv layers, 123,642,856 in FC layers'
+	check_table_totals A_gap 9,733,480 7.486
+	check_table_totals vgg13_gap 9,917,992 11.185
+	check_table_totals C_gap 10,509,096 11.648
+	check_table_totals vgg19_gap 20,537,384 19.509
+	check_json_totals vgg16_gap:15,227,688:15.347 vgg16_bn_gap:15,236,136:15.347 \
+		E_gap:20,537,384:19.509 A-LRN_gap:9,733,480:7.486
+	run -0 vgg-inspect -j vgg16_bn_gap
+	jcheck 'd["model"], d["conv_params"], d["fc_params"]' '["vgg16_bn_gap", 14723136, 513000]' \
+		'L["avgpool"]["type"], L["avgpool"]["kernel"], L["avgpool"]["out"]' '["avgpool", 7, [512, 1, 1]]'
+	# _bn and _gap in either order, each once
+	run -0 vgg-inspect -j vgg16_gap_BN
+	jcheck 'd["model"], d["total_params"]' '["vgg16_bn_gap", 15236136]'
+	check_bad_input vgg16_gap_gap
+	assert_equal "$stderr" "vgg-inspect: 'vgg16_gap_gap' is not a file, a built-in config or a layer"
+}
+
+@test "a GAP head in the notation: avgpool or gap, any input size in dense evaluation" {
+	run -0 vgg-inspect -j 'input 32x32 conv3-8 maxpool GAP FC-10 soft-max'
+	jcheck '[l["name"] for l in d["layers"]]' '["conv1_1", "pool1", "avgpool", "fc2", "prob"]' \
+		'L["avgpool"]["kernel"], L["fc2"]["params"]' '[16, 90]'
+	run -0 vgg-inspect -j --dense --input 100x60 'input 32x32 conv3-8 maxpool avgpool FC-10'
+	jcheck 'L["avgpool"]["kernel"], L["fc2"]["out"]' '[[50, 30], [10, 1, 1]]'
+	check_bad_input 'conv3-8 avgpool conv3-8'
+	assert_equal "$stderr" "vgg-inspect: <inline>:1:17: expected FC-N or soft-max after avgpool, found 'conv3-8'"
+}
+
+@test "-w and --width: conv and hidden FC widths scaled, the classes kept" {
+	run -0 vgg-inspect --width 0.25 vgg16
+	assert_line --index 0 'vgg16: input 3x224x224, 1000 classes, width 0.25'
+	assert_line --regexp '^conv1_1 +conv +16x224x224 +448 '
+	assert_line --regexp '^conv5_3 +conv +128x14x14 '
+	assert_line --regexp '^fc6 +fc +1024x1x1 +6,423,552 '
+	assert_line --regexp '^fc8 +fc +1000x1x1 +1,025,000 '
+	run -0 vgg-inspect -j -w 0.25 --input 64x64 --classes 100 vgg16_bn_gap
+	jcheck 'd["width"], d["classes"], L["conv1_1"]["out"], L["fc6"]["params"]' '[0.25, 100, [16, 64, 64], 12900]'
+	run -0 vgg-inspect -j vgg16
+	jcheck 'd["width"]' 1
+	# rounded to the nearest, at least 1
+	run -0 vgg-inspect -j -w 0.3 'conv3-5 conv3-64 FC-7 FC-3'
+	jcheck '[L[n]["out"][0] for n in ("conv1_1", "conv1_2", "fc1", "fc2")]' '[2, 19, 2, 3]'
+	run -0 vgg-inspect -j -w 0.001 vgg11
+	jcheck 'sorted({l["out"][0] for l in d["layers"] if l["type"] == "conv"}), L["fc8"]["out"][0]' '[[1], 1000]'
+	local bad
+	for bad in 0 -1 abc 1e9 '' ' 1' nan inf 0x1; do
+		check_usage_error --width "$bad" vgg16
+		assert_equal "${stderr_lines[0]}" "vgg-inspect: --width '$bad': expected a number above 0, at most 1024"
+	done
+	check_bad_input -w 1000 vgg16
+	assert_equal "$stderr" "vgg-inspect: width factor 1000 makes fc6 wider than 1048576"
+}
+
 @test "receptive fields: D conv5_3 196, D pool5 212, E conv5_4 252, E pool5 268, A pool5 150" {
 	run -0 vgg-inspect --json D
 	jcheck 'L["conv5_3"]["rf"], L["pool5"]["rf"], L["pool5"]["jump"]' '[196, 212, 32]'
@@ -164,11 +226,13 @@ sys.exit(bad)' "$BATS_TEST_TMPDIR" "$@"
 @test "--json: the document's keys, the layers' keys and the vgg16 values" {
 	run -0 vgg-inspect --json vgg16
 	jcheck 'sorted(d)' \
-		'["classes", "dense", "input", "layers", "model", "total_macs", "total_memory", "total_params"]' \
+		'["classes", "conv_params", "dense", "fc_params", "input", "layers", "model", "total_macs", "total_memory", "total_params", "width"]' \
 		'sorted({k for l in d["layers"] for k in l})' \
 		'["center", "jump", "kernel", "macs", "memory", "name", "out", "pad", "params", "rf", "stride", "type"]' \
 		'all(sorted(l) == sorted(d["layers"][0]) for l in d["layers"])' true \
-		'd["model"], d["input"], d["classes"], d["dense"]' '["vgg16", [3, 224, 224], 1000, false]' \
+		'd["model"], d["input"], d["classes"], d["dense"], d["width"]' '["vgg16", [3, 224, 224], 1000, false, 1]' \
+		'd["conv_params"], d["fc_params"], d["conv_params"] + d["fc_params"] == d["total_params"]' \
+		'[14714688, 123642856, true]' \
 		'[l["name"] for l in d["layers"]]' \
 		'["conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2", "pool2", "conv3_1", "conv3_2", "conv3_3", "pool3", "conv4_1", "conv4_2", "conv4_3", "pool4", "conv5_1", "conv5_2", "conv5_3", "pool5", "fc6", "fc7", "fc8", "prob"]' \
 		'sum(l["memory"] for l in d["layers"]) == d["total_memory"]' true \
@@ -222,6 +286,7 @@ prob    softmax      10x1x1            0               0      40 B    34    4
 total                              5,458         185,344  98.1 KiB
 
 0.005 M parameters (21.3 KiB as float32), 0.000 G multiply-adds per image
+parameters: 328 in conv layers, 5,130 in FC layers
 EOF
 }
 
@@ -418,6 +483,7 @@ EOF
 		assert_line --index 0 'Usage: vgg-inspect [OPTION]... MODEL'
 		assert_line --regexp '^  -i, --input HxW\[xC\] '
 		assert_line --regexp '^  -c, --classes N '
+		assert_line --regexp '^  -w, --width F '
 		assert_line --regexp '^  -d, --dense '
 		assert_line --regexp '^  -j, --json '
 		assert_line --regexp '^  -h, --help '
@@ -425,6 +491,10 @@ EOF
 	done
 	# --help wins over a missing MODEL
 	run -0 vgg-inspect --help
+	# and the man page has each of them
+	for opt in input classes width dense json help version; do
+		grep -qE "\\\\-\\\\-$opt\b" "$TOP/man/vgg-inspect.1" || fail "vgg-inspect.1 lacks --$opt"
+	done
 }
 
 @test "-V and --version: 'vgg-inspect (vgg) 0.1.0'" {
@@ -495,7 +565,7 @@ EOF
 	# an unknown word in the middle of a line
 	printf 'conv3-64\n  conv3-64 frobnicate\n' >bad2.cfg
 	check_bad_input bad2.cfg
-	assert_equal "$stderr" "vgg-inspect: bad2.cfg:2:12: expected a layer (convK-N, BN, LRN, maxpool, FC-N, soft-max), found 'frobnicate'"
+	assert_equal "$stderr" "vgg-inspect: bad2.cfg:2:12: expected a layer (convK-N, BN, LRN, maxpool, avgpool, FC-N, soft-max), found 'frobnicate'"
 }
 
 @test "conv after an FC layer: exit 1" {
@@ -661,8 +731,36 @@ print("ok")' "$output"
 	run -0 python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["arrays"][0]["shape"])' "$output"
 	assert_output '[2, 32, 2, 2]'
 	run -2 --separate-stderr vgg-inspect --classes 3 "$TOP/tests/data/net/input.npy"
-	assert_equal "$stderr" "vgg-inspect: --input, --classes and --dense describe networks, not .npy files
+	assert_equal "$stderr" "vgg-inspect: --input, --classes, --width and --dense describe networks, not .npy files
 Try 'vgg-inspect --help' for more information."
+}
+
+@test "MODEL - reads stdin: a weights file, a .npy stream or a config, as from the file" {
+	local f=$TOP/tests/data/net/vgg11.safetensors
+	run -0 vgg-inspect "$f"
+	local file_out=$output
+	run -0 --separate-stderr vgg-inspect - <"$f"
+	assert_equal "$stderr" ''
+	assert_equal "$output" "${file_out//$f/-}"
+	run -0 bash -c 'cat "$1" | vgg-inspect -j -' _ "$f"
+	jcheck 'd["file"], d["model"], len(d["tensors"])' '["-", "vgg11-small", 22]'
+	run -0 bash -c 'cat "$1" | vgg-inspect -' _ "$TOP/tests/data/net/input.npy"
+	assert_line --index 1 --regexp '^0 +\[2,3,64,64\] +24,576 '
+	assert_line --index 2 "1 array in '-'"
+	run -0 bash -c 'echo "conv3-8 maxpool avgpool FC-10" | vgg-inspect -'
+	assert_line --index 0 '-: input 3x224x224, 10 classes'
+	assert_line --regexp '^avgpool +avgpool +8x1x1 '
+	run -0 vgg-inspect -w 0.5 -c 3 - <<<'conv3-8 maxpool FC-10 FC-10'
+	assert_line --index 0 '-: input 3x224x224, 3 classes, width 0.5'
+	# errors name '-'
+	check_bad_input - <<<'conv3-8 maxpol'
+	assert_equal "$stderr" "vgg-inspect: -:1:9: expected a layer (convK-N, BN, LRN, maxpool, avgpool, FC-N, soft-max), found 'maxpol'"
+	head -c 300 "$f" >"$BATS_TEST_TMPDIR/cut"
+	check_bad_input - <"$BATS_TEST_TMPDIR/cut"
+	assert_equal "$stderr" "vgg-inspect: '-': not a valid safetensors file: header length exceeds the file"
+	check_bad_input - <"$TOP/tests/data/photo.jpg"
+	assert_equal "$stderr" "vgg-inspect: '-': not a weights file, a .npy stream or a config in the notation"
+	check_usage_error -c 3 - <"$TOP/tests/data/net/input.npy"
 }
 
 @test "a broken weights file or .npy file: one line naming it, exit 1" {

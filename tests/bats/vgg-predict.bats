@@ -714,15 +714,167 @@ ppm("sym.ppm", [r[:37] + r[:37][::-1] for r in rows])'
 
 @test "--layer or --from an unknown layer: exit 1 before any image; --layer before --from: exit 1" {
 	check_bad_input -m "$V16" --layer conv9_9 -o out.npy "$D/photo.jpg"
-	assert_equal "$stderr" "vgg-predict: '$V16' has no layer 'conv9_9'"
+	assert_equal "$stderr" "vgg-predict: '$V16': no layer 'conv9_9'"
 	[ ! -e out.npy ]
 	check_bad_input -m "$V16" --from conv9_9 pool5.npy
-	assert_equal "$stderr" "vgg-predict: '$V16' has no layer 'conv9_9'"
+	assert_equal "$stderr" "vgg-predict: '$V16': no layer 'conv9_9'"
 	check_bad_input -m "$V16" --from fc6 --layer pool5 pool5.npy
 	assert_equal "$stderr" "vgg-predict: --layer pool5 does not come after --from fc6"
 	check_bad_input -m "$V16" --from pool5 --layer pool5 pool5.npy
 	# vgg16 has no LRN layer
 	check_bad_input -m "$V16" --layer norm1 "$D/photo.jpg"
+}
+
+# ---- taps after the ReLU, several layers in one run ----
+
+@test "--layer relu1_1 ... relu7: slices of torchvision's vgg19 features (taps goldens)" {
+	py "split('$D/taps/input.npy', 'tsplit.npy')"
+	local taps=(relu1_1 relu2_1 relu3_1 relu4_1 relu5_1 relu5_4 conv3_1 pool5 relu6 fc7 relu7)
+	local args=() t
+	for t in "${taps[@]}"; do
+		args+=(-l "$t")
+	done
+	run -0 --separate-stderr vgg-predict -m "$D/taps/vgg19.safetensors" --from data "${args[@]}" \
+		-o 'tap-%s.npy' tsplit.npy
+	assert_equal "$stderr" ''
+	py 'for t in "'"${taps[*]}"'".split():
+    got, want = npy_read("tap-%s.npy" % t), npy_read("'"$D"'/taps/vgg19.%s.npy" % t)[0]
+    one = math.prod(want["shape"][1:])
+    assert len(got) == 2 and got[0]["shape"] == want["shape"][1:], (t, got[0]["shape"])
+    for i in range(2):
+        try:
+            near(got[i]["data"], want["data"][i * one:(i + 1) * one], 1e-4, 1e-4)
+        except AssertionError as e:
+            raise AssertionError("%s, input %d: %s" % (t, i, e))'
+}
+
+@test "relu3_1 is conv3_1 with its negatives zeroed; relu8 does not exist; --from relu3_1" {
+	vgg-predict -m "$V16" -l conv3_1 -l relu3_1 -l pool5 -o '%s.npy' "$D/photo.jpg" "$D/small.ppm"
+	py 'c, r = npy_read("conv3_1.npy"), npy_read("relu3_1.npy")' 'assert len(c) == len(r) == 2' \
+		'for x, y in zip(c, r):
+    assert min(x["data"]) < 0 and list(y["data"]) == [max(v, 0.0) for v in x["data"]]'
+	# resuming after the ReLU gives what resuming before it gives
+	vgg-predict -m "$V16" --from relu3_1 -l pool5 -o resumed.npy relu3_1.npy
+	py 'for a, b in zip(npy_read("pool5.npy"), npy_read("resumed.npy")):
+    near(a["data"], b["data"], 1e-5, 1e-5)'
+	# RELU6 in any case; fc8 is the last layer and has no ReLU
+	vgg-predict -m "$V16" -l RELU6 -o relu6.npy "$D/photo.jpg"
+	py 'a = npy_read("relu6.npy")[0]' 'assert a["shape"] == (64, 1, 1) and min(a["data"]) >= 0'
+	check_bad_input -m "$V16" -l relu8 "$D/photo.jpg"
+	assert_equal "$stderr" "vgg-predict: '$V16': no layer 'relu8': fc8 has no ReLU"
+	check_bad_input -m "$V16" -l relu3_9 "$D/photo.jpg"
+	assert_equal "$stderr" "vgg-predict: '$V16': no layer 'relu3_9'"
+	check_bad_input -m "$V16" --from relu3_1 -l relu2_2 relu3_1.npy
+	assert_equal "$stderr" "vgg-predict: --layer relu2_2 does not come after --from relu3_1"
+}
+
+@test "several --layer to one stream: each image's arrays in the order of the options" {
+	run -0 bash -c 'vgg-predict -m "$1" -l relu3_1 -l conv1_1 -l fc7 "$2" "$3" >both.npy' \
+		_ "$V16" "$D/photo.jpg" "$D/small.ppm"
+	vgg-predict -m "$V16" -l relu3_1 -l conv1_1 -l fc7 -o both.o.npy "$D/photo.jpg" "$D/small.ppm"
+	cmp both.npy both.o.npy
+	vgg-predict -m "$V16" -l conv1_1 -o conv1_1.npy "$D/photo.jpg" "$D/small.ppm"
+	vgg-predict -m "$V16" -l fc7 -o fc7.npy "$D/photo.jpg" "$D/small.ppm"
+	vgg-predict -m "$V16" -l relu3_1 -o relu3_1.npy "$D/photo.jpg" "$D/small.ppm"
+	py 'a = npy_read("both.npy")' \
+		'assert [x["shape"] for x in a] == [(16, 16, 16), (4, 64, 64), (64, 1, 1)] * 2, a' \
+		'one = [npy_read(n + ".npy") for n in ("relu3_1", "conv1_1", "fc7")]' \
+		'assert [x["data"] for x in a] == [one[k][i]["data"] for i in range(2) for k in range(3)]'
+	# a failed image has no arrays at all
+	run -1 bash -c 'vgg-predict -m "$1" -l relu3_1 -l conv1_1 -l fc7 "$2" nope.jpg "$3" >some.npy' \
+		_ "$V16" "$D/photo.jpg" "$D/small.ppm"
+	cmp both.npy some.npy
+}
+
+@test "-o with %s: one file per layer, written whole; one %s and no other %; a layer once" {
+	check_bad_input -m "$V16" -l relu1_1 -l pool5 -o 'out/x-%s.npy' "$D/photo.jpg"
+	assert_equal "$stderr" "vgg-predict: cannot write 'out/x-relu1_1.npy': No such file or directory"
+	mkdir out
+	vgg-predict -m "$V16" -l relu1_1 -l pool5 -o 'out/x-%s.npy' "$D/photo.jpg"
+	run ls out
+	assert_output $'x-pool5.npy\nx-relu1_1.npy'
+	check_usage_error -m "$V16" -l pool5 -o 'a%d.npy' "$D/photo.jpg"
+	assert_equal "${stderr_lines[0]}" "vgg-predict: --output 'a%d.npy': one %s for the layer's name, no other %"
+	check_usage_error -m "$V16" -l pool5 -o '%s-%s.npy' "$D/photo.jpg"
+	check_usage_error -m "$V16" -l pool5 -o '100%' "$D/photo.jpg"
+	check_usage_error -m "$V16" -l relu1_1 -l pool5 -l RELU1_1 "$D/photo.jpg"
+	assert_equal "${stderr_lines[0]}" "vgg-predict: --layer 'RELU1_1' is given twice"
+	# an unknown layer among them: exit 1 before any file is made
+	check_bad_input -m "$V16" -l relu1_1 -l conv9_9 -o 'new-%s.npy' "$D/photo.jpg"
+	run ls
+	refute_output --partial new-
+}
+
+# ---- weights on stdin: -m - ----
+
+@test "-m - reads the weights from stdin: the file's classes and activations" {
+	run -0 vgg-predict -m "$V16" -k 10 "$D/photo.jpg" "$D/small.ppm"
+	keep file
+	run -0 --separate-stderr vgg-predict -m - -k 10 "$D/photo.jpg" "$D/small.ppm" <"$V16"
+	assert_equal "$stderr" ''
+	assert_equal "$output" "$(cat file.out)"
+	# through a pipe, which cannot be mapped
+	run -0 bash -c 'cat "$1" | vgg-predict -m - -k 10 "$2" "$3"' _ "$V16" "$D/photo.jpg" "$D/small.ppm"
+	assert_equal "$output" "$(cat file.out)"
+	# with --layer, and in an ensemble
+	vgg-predict -m "$V16" -l pool5 -o a.npy "$D/photo.jpg"
+	cat "$V16" | vgg-predict -m - -l pool5 -o b.npy "$D/photo.jpg"
+	cmp a.npy b.npy
+	run -0 vgg-predict -m "$V16" -m "$V11" -k 10 "$D/photo.jpg"
+	keep two
+	run -0 bash -c 'cat "$1" | vgg-predict -m "$2" -m - -k 10 "$3"' _ "$V11" "$V16" "$D/photo.jpg"
+	py 'close(R, O["two"], 1e-6)'
+	# --from FILE with the weights on stdin
+	vgg-predict -m "$V16" -l pool5 -o p.npy "$D/photo.jpg"
+	run -0 vgg-predict -m - -k 10 --from pool5 p.npy <"$V16"
+	py 'close(R, O["file"][:1], 1e-6, names=False)'
+}
+
+@test "vgg-convert PTH -o - | vgg-predict -m - IMAGE: the converted file's results" {
+	local pth=$TOP/tests/data/convert/vgg11.zip.pth
+	vgg-convert "$pth" -o conv.safetensors 2>/dev/null
+	run -0 vgg-predict -m conv.safetensors -k 10 "$D/photo.jpg" "$D/small.ppm"
+	keep file
+	run -0 --separate-stderr bash -c 'vgg-convert "$1" -o - | vgg-predict -m - -k 10 "$2" "$3"' \
+		_ "$pth" "$D/photo.jpg" "$D/small.ppm"
+	assert_equal "$output" "$(cat file.out)"
+	assert_equal "$stderr" "vgg-convert: '$pth' (pytorch) holds a custom VGG: see vgg-inspect of the output"
+	# and on through a layer split, all in pipes
+	run -0 bash -c 'vgg-convert "$1" -o - 2>/dev/null | vgg-predict -m - -l pool5 "$2" "$3" |
+		vgg-predict -m conv.safetensors --from pool5 -k 10' _ "$pth" "$D/photo.jpg" "$D/small.ppm"
+	py 'close(R, O["file"], 1e-6, names=False)'
+}
+
+@test "-m - and stdin's other uses: exit 2 before anything is read" {
+	check_usage_error -m - - <"$V16"
+	assert_equal "${stderr_lines[0]}" "vgg-predict: -m - and IMAGE '-' both read stdin"
+	check_usage_error -m - <"$V16"
+	assert_equal "${stderr_lines[0]}" "vgg-predict: -m - reads the weights from stdin: give the images as arguments"
+	check_usage_error -m - -m "$V11" -m - "$D/photo.jpg" <"$V16"
+	assert_equal "${stderr_lines[0]}" "vgg-predict: -m - (weights on stdin) may be given once"
+	check_usage_error -m - --from pool5 <"$V16"
+	assert_equal "${stderr_lines[0]}" "vgg-predict: -m - reads the weights from stdin: give the .npy files as arguments"
+	check_usage_error -m - --from pool5 p.npy - <"$V16"
+	assert_equal "${stderr_lines[0]}" "vgg-predict: -m - and FILE '-' both read stdin"
+}
+
+@test "-m - with a short, overlong or foreign stream: exit 1, one line naming '-'" {
+	local size header
+	size=$(wc -c <"$V16")
+	header=$(od -An -tu8 -N8 "$V16" | tr -d ' ')
+	head -c $((8 + header + 100)) "$V16" >cut
+	check_bad_input -m - "$D/photo.jpg" <cut
+	assert_equal "$stderr" "vgg-predict: '-': not a valid safetensors file: the stream ends after $((8 + header + 100)) bytes, its header calls for $size"
+	head -c 1000 "$V16" >short
+	check_bad_input -m - "$D/photo.jpg" <short
+	assert_equal "$stderr" "vgg-predict: '-': not a valid safetensors file: header length exceeds the file"
+	{ cat "$V16"; printf x; } >long
+	check_bad_input -m - "$D/photo.jpg" <long
+	assert_equal "$stderr" "vgg-predict: '-': not a valid safetensors file: bytes after the last tensor"
+	check_bad_input -m - "$D/photo.jpg" <"$D/photo.jpg"
+	assert_regex "$stderr" "^vgg-predict: '-': not a valid safetensors file: "
+	check_bad_input -m - "$D/photo.jpg" </dev/null
+	assert_equal "$stderr" "vgg-predict: '-': not a valid safetensors file: shorter than its 8-byte header length"
 }
 
 # ---- split runs: --layer, then --from ----

@@ -34,6 +34,17 @@ row_re() { # NAME KERNEL STRIDE PAD OUT RF JUMP EFFPAD CENTER
 
 # ---- VGG-16 ----
 
+@test "vgg16_gap: avgpool's window is pool5's whole 7x7 map, so it sees what fc6 sees" {
+	run -0 vgg-rf vgg16_gap
+	assert_line --regexp "$(row_re pool5 2 2 0 7 212 32 90 15.5)"
+	assert_line --regexp "$(row_re avgpool 7 1 0 1 404 32 90 111.5)"
+	assert_line --regexp "$(row_re fc6 1 1 0 1 404 32 90 111.5)"
+	assert_line --regexp '^avgpool +avgpool '
+	# dense: the window follows the input, the output stays 1x1
+	run -0 vgg-rf --dense --input 320x320 vgg16_gap avgpool
+	assert_line --regexp "$(row_re avgpool 10 1 0 1 500 32 90 159.5)"
+}
+
 @test "vgg16 table: the paper's receptive fields, jumps, effective padding and centres" {
 	run -0 vgg-rf vgg16
 	assert_line --index 0 'vgg16: input 3x224x224'

@@ -62,7 +62,7 @@ for line in open(sys.argv[1]):
 @test "--help lists every option; -V gives the version" {
 	run -0 vgg-train --help
 	local opt
-	for opt in --arch --train --val --val-split --output --epochs --batch --lr --momentum \
+	for opt in --arch --width --input --train --val --val-split --output --epochs --batch --lr --momentum \
 		--weight-decay --dropout --schedule --patience --lr-drops --step --warmup --scale \
 		--pad --no-flip --colour --mean --std --init --init-from --freeze --labels \
 		--checkpoint --resume --log --plot --threads --seed --quiet --help --version; do
@@ -231,6 +231,10 @@ print("ok")' "$D/cos.log"
 		--arch 'input 8x8x1 conv3-4 conv3-4 maxpool FC-8 FC-2' -o "$D/deeper" \
 		--init-from "$D/base"
 	assert_equal "$stderr" "vgg-train: net surgery from $D/base: conv1_1 fc2 fc3"
+	# The weights may come through a pipe.
+	run -0 --separate-stderr vgg-train -q -t 1 --arch "$NET" --train "$D/classes" --batch 8 \
+		--epochs 1 -o "$D/piped" --init-from - <"$D/base"
+	assert_equal "$stderr" "vgg-train: fine-tuning from -: conv1_1 fc2 fc3"
 	run -1 --separate-stderr vgg-train -q -t 1 --train "$D/classes" --epochs 1 -o "$D/x" \
 		--arch 'input 8x8x1 conv3-5 maxpool FC-9 FC-2' --init-from "$D/base"
 	assert_regex "$stderr" "^vgg-train: '$D/base': no layer of .* has weights of the same name and shape there$"
@@ -261,6 +265,18 @@ print(" ".join(sorted(same)))' "$before" "$output"
 	run -0 --separate-stderr train --epochs 1
 	assert_regex "$stderr" "^vgg-train: skipped: .*99\.pgm.*"
 	[ -f "$OUT" ] || fail "no output"
+}
+
+@test "--width and a GAP head: vgg11_bn_gap at a sixteenth of its width trains" {
+	run -0 vgg-train -q -t 1 --arch vgg11_bn_gap --width 0.0625 --input 32x32x1 \
+		--train "$D/classes" --batch 8 --epochs 2 -o "$OUT"
+	run -0 vgg-inspect "$OUT"
+	assert_line --index 0 'vgg11_bn_gap: input 1x32x32, 2 classes'
+	assert_line --regexp '^conv1_1 +conv\+bn +4x32x32 '
+	assert_line --regexp ' avgpool +32x1x1 '
+	run -0 vgg-predict -m "$OUT" "$D/classes/top/00.pgm"
+	check_usage_error --arch "$NET" --train "$D/classes" -o "$OUT" --width 0
+	check_usage_error --arch "$NET" --train "$D/classes" -o "$OUT" --input 0x8
 }
 
 @test "a net without an FC layer cannot train: exit 1, one line" {

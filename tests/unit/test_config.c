@@ -117,7 +117,8 @@ static void test_errors(void)
 	             "t.cfg:3:1: expected convK-N with K odd from 1 to 31 and N from 1 to 1048576, "
 	             "found 'conv3x64'", "malformed conv");
 	expect_error("conv3-64  maxpol", "t.cfg:1:11: expected a layer (convK-N, BN, LRN, "
-	             "maxpool, FC-N, soft-max), found 'maxpol'", "unknown word, column counted");
+	             "maxpool, avgpool, FC-N, soft-max), found 'maxpol'",
+	             "unknown word, column counted");
 	expect_error("conv4-64", "t.cfg:1:5: a conv kernel size must be odd (1, 3, 5, ...)",
 	             "even kernel");
 	expect_error("FC-10 conv3-8",
@@ -147,8 +148,22 @@ static void test_errors(void)
 	             "found 'FC-99999999999999999999'", "width overflow");
 	expect_error("  # only a comment\n\n", "t.cfg: no layers", "no layers");
 	expect_error("", "t.cfg: no layers", "empty text");
-	expect_error("conv3-8 (", "t.cfg:1:9: expected a layer (convK-N, BN, LRN, maxpool, FC-N, "
-	             "soft-max), found '('", "stray parenthesis");
+	expect_error("conv3-8 (", "t.cfg:1:9: expected a layer (convK-N, BN, LRN, maxpool, "
+	             "avgpool, FC-N, soft-max), found '('", "stray parenthesis");
+	expect_error("conv3-8 avgpool conv3-8",
+	             "t.cfg:1:17: expected FC-N or soft-max after avgpool, found 'conv3-8'",
+	             "conv after avgpool");
+	expect_error("conv3-8 gap maxpool",
+	             "t.cfg:1:13: expected FC-N or soft-max after avgpool, found 'maxpool'",
+	             "pool after gap");
+	expect_error("conv3-8 avgpool avgpool FC-2",
+	             "t.cfg:1:17: expected FC-N or soft-max after avgpool, found 'avgpool'",
+	             "avgpool twice");
+	expect_error("conv3-8 avgpool BN", "t.cfg:1:17: BN must follow a conv layer",
+	             "BN after avgpool");
+	expect_error("FC-10 avgpool",
+	             "t.cfg:1:7: expected FC-N or soft-max after an FC layer, found 'avgpool'",
+	             "avgpool after FC");
 }
 
 static void test_builtins(void)
@@ -194,6 +209,121 @@ static void test_builtins(void)
 		vgg_config_free(cfg);
 	}
 	CHECK(all, "every listed built-in name loads");
+}
+
+/* The text of a built-in config, for comparing two of them. */
+static char *builtin_text(const char *name)
+{
+	vgg_config *cfg;
+	if (vgg_config_builtin(name, &cfg, NULL))
+		return NULL;
+	char *text = vgg_config_to_text(cfg);
+	vgg_config_free(cfg);
+	return text;
+}
+
+static void test_gap(void)
+{
+	vgg_config *cfg;
+	vgg_error err;
+	char buf[256];
+	CHECK_EQ_INT(parse("conv3-8 maxpool GAP FC-10 soft-max", &cfg, &err), VGG_OK,
+	             "a GAP head parses");
+	CHECK_STR(cfg ? names(cfg, buf, sizeof buf) : NULL, "conv1_1 pool1 avgpool fc2 prob",
+	          "the global average pool is avgpool, the FC layer still counts the pools");
+	char *text = cfg ? vgg_config_to_text(cfg) : NULL;
+	CHECK_STR(text, "input 224x224x3\nconv3-8\nmaxpool\navgpool\nFC-10\nsoft-max\n",
+	          "written back as avgpool");
+	free(text);
+	vgg_config_free(cfg);
+	CHECK_EQ_INT(parse("conv3-8 avgpool", &cfg, &err), VGG_OK, "avgpool may end a config");
+	CHECK_EQ_INT(cfg ? vgg_config_classes(cfg) : -1, 0, "and then there are no classes");
+	vgg_config_free(cfg);
+
+	CHECK_EQ_INT(vgg_config_builtin("vgg16_gap", &cfg, &err), VGG_OK, "vgg16_gap loads");
+	CHECK_STR(cfg ? names(cfg, buf, sizeof buf) : NULL,
+	          "conv1_1 conv1_2 pool1 conv2_1 conv2_2 pool2 conv3_1 conv3_2 conv3_3 pool3 "
+	          "conv4_1 conv4_2 conv4_3 pool4 conv5_1 conv5_2 conv5_3 pool5 avgpool fc6 prob",
+	          "vgg16_gap ends in avgpool, fc6 and prob");
+	CHECK_EQ_INT(cfg ? vgg_config_classes(cfg) : 0, 1000, "vgg16_gap has 1000 classes");
+	vgg_config_free(cfg);
+	static const struct {
+		const char *name, *shown, *same_as;
+	} cases[] = {
+		{"vgg16_bn_gap", "vgg16_bn_gap", "vgg16_gap_bn"}, {"D_GAP", "D_gap", "vgg16_gap"},
+		{"a-lrn_gap_BN", "A-LRN_bn_gap", "A-LRN_bn_gap"}, {"vgg19_bn_gap", "vgg19_bn_gap",
+		"E_gap_bn"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		int rc = vgg_config_builtin(cases[i].name, &cfg, &err);
+		CHECK_STR(rc ? NULL : vgg_config_name(cfg), cases[i].shown, "'%s' is named '%s'",
+		          cases[i].name, cases[i].shown);
+		vgg_config_free(cfg);
+		char *a = builtin_text(cases[i].name), *b = builtin_text(cases[i].same_as);
+		CHECK(a && b && strcmp(a, b) == 0, "'%s' is '%s'", cases[i].name, cases[i].same_as);
+		free(a);
+		free(b);
+	}
+	CHECK_EQ_INT(vgg_config_builtin("vgg16_gap_gap", &cfg, &err), VGG_ENOTFOUND,
+	             "_gap twice is unknown");
+	CHECK_EQ_INT(vgg_config_builtin("vgg16_bn_bn", &cfg, &err), VGG_ENOTFOUND,
+	             "_bn twice is unknown");
+	CHECK_EQ_INT(vgg_config_builtin("_gap", &cfg, &err), VGG_ENOTFOUND, "a bare _gap is unknown");
+}
+
+/* The widths of a config's conv and FC layers, space-separated. */
+static const char *widths(const vgg_config *cfg, char *buf, size_t size)
+{
+	char *text = vgg_config_to_text(cfg);
+	size_t len = 0;
+	buf[0] = 0;
+	for (char *line = text; line && *line; line = strchr(line, '\n') + 1)
+		if (strncmp(line, "conv", 4) == 0 || strncmp(line, "FC-", 3) == 0)
+			len += (size_t)snprintf(buf + len, size - len, "%s%ld", len ? " " : "",
+			                        strtol(strchr(line, '-') + 1, NULL, 10));
+	free(text);
+	return buf;
+}
+
+static void test_scale_width(void)
+{
+	vgg_config *cfg;
+	vgg_error err;
+	char buf[512], before[512];
+	vgg_config_builtin("vgg16", &cfg, &err);
+	CHECK_EQ_INT(vgg_config_scale_width(cfg, 0.25, &err), VGG_OK, "vgg16 at width 0.25");
+	CHECK_STR(widths(cfg, buf, sizeof buf),
+	          "16 16 32 32 64 64 64 128 128 128 128 128 128 1024 1024 1000",
+	          "convs and fc6, fc7 a quarter as wide, fc8 keeps the classes");
+	CHECK_EQ_INT(vgg_config_scale_width(cfg, 1e-9, &err), VGG_OK, "a tiny factor");
+	CHECK_STR(widths(cfg, buf, sizeof buf), "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1000",
+	          "leaves every width at least 1");
+	vgg_config_free(cfg);
+	parse("conv3-5 conv3-64 FC-7 FC-3", &cfg, &err);
+	CHECK_EQ_INT(vgg_config_scale_width(cfg, 0.3, &err), VGG_OK, "factor 0.3");
+	CHECK_STR(widths(cfg, buf, sizeof buf), "2 19 2 3", "widths rounded to the nearest");
+	CHECK_EQ_INT(vgg_config_scale_width(cfg, 1.25, &err), VGG_OK, "factor 1.25");
+	CHECK_STR(widths(cfg, buf, sizeof buf), "3 24 3 3", "halves rounded up: 2.5 is 3");
+	widths(cfg, before, sizeof before);
+	const double bad[] = {0, -1, NAN, INFINITY, 1e6};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		int rc = vgg_config_scale_width(cfg, bad[i], &err);
+		CHECK(rc == VGG_ERANGE && strcmp(widths(cfg, buf, sizeof buf), before) == 0,
+		      "factor %g refused, the config unchanged", bad[i]);
+	}
+	CHECK_STR(err.msg, "width factor 1e+06 makes conv1_1 wider than 1048576",
+	          "the message names the layer");
+	vgg_config_free(cfg);
+	vgg_config_builtin("vgg16_gap", &cfg, &err);
+	vgg_config_scale_width(cfg, 0.5, &err);
+	CHECK_STR(widths(cfg, buf, sizeof buf),
+	          "32 32 64 64 128 128 128 256 256 256 256 256 256 1000",
+	          "vgg16_gap at width 0.5: the classes stay");
+	vgg_config_free(cfg);
+	parse("conv3-8 maxpool", &cfg, &err);
+	CHECK_EQ_INT(vgg_config_scale_width(cfg, 0.5, &err), VGG_OK, "a config without FC");
+	CHECK_STR(widths(cfg, buf, sizeof buf), "4", "scales its convs");
+	vgg_config_free(cfg);
 }
 
 static void test_load(void)
@@ -260,6 +390,8 @@ int main(void)
 	test_tokens();
 	test_errors();
 	test_builtins();
+	test_gap();
+	test_scale_width();
 	test_load();
 	test_classes_and_input();
 	return tap_done();

@@ -142,6 +142,17 @@ static void pool_bwd(const float *in, const float *dy, int n, int c, int h, int 
 	vgg__maxpool_backward(in, dy, n * c, h, w, pool_ceil, dx);
 }
 
+static void avg_fwd(const float *in, int n, int c, int h, int w, float *out)
+{
+	vgg__avgpool_forward(in, n * c, (size_t)(h * w), out);
+}
+
+static void avg_bwd(const float *in, const float *dy, int n, int c, int h, int w, float *dx)
+{
+	(void)in;
+	vgg__avgpool_backward(dy, n * c, (size_t)(h * w), dx);
+}
+
 static void lrn_fwd(const float *in, int n, int c, int h, int w, float *out)
 {
 	vgg__lrn_forward(in, n, c, h * w, out);
@@ -303,6 +314,7 @@ int main(void)
 	check_plain(pool_fwd, pool_bwd, 1, 2, 5, 7, 2 * 2 * 3, 1, "max pool, odd sides dropped");
 	pool_ceil = 1;
 	check_plain(pool_fwd, pool_bwd, 1, 2, 5, 7, 2 * 3 * 4, 1, "max pool rounding up (Caffe)");
+	check_plain(avg_fwd, avg_bwd, 2, 3, 3, 5, 2 * 3, 1, "global average pool (GAP head)");
 	/* Large inputs, so the normalisation is far from the identity. */
 	check_plain(lrn_fwd, lrn_bwd, 2, 7, 2, 3, 2 * 7 * 2 * 3, 60, "LRN across 5 channels");
 	check_bn();

@@ -258,6 +258,48 @@ static void test_equiv(void)
 	vgg_layout_free(lay);
 }
 
+/* The GAP head: 14,714,688 conv parameters and 513,000 for FC-1000 in vgg16_gap. */
+static void test_gap(void)
+{
+	vgg_layout *lay = lay_out("vgg16_gap", 0, 0, 0);
+	uint64_t conv = 0, fc = 0;
+	for (size_t i = 0; lay && i < vgg_layout_count(lay); i++) {
+		const vgg_layer_info *l = vgg_layout_layer(lay, i);
+		conv += l->kind == VGG_LAYER_CONV ? l->params : 0;
+		fc += l->kind == VGG_LAYER_FC ? l->params : 0;
+	}
+	CHECK(lay && conv == 14714688 && fc == 513000 &&
+	      vgg_layout_total_params(lay) == 15227688, "vgg16_gap: 14,714,688 + 513,000 parameters");
+	CHECK_EQ_INT(lay ? vgg_layout_total_macs(lay) : 0, 15470264320ULL - 123633664 + 512000,
+	             "vgg16_gap: vgg16's multiply-adds less the three FC layers', plus 512,000");
+	const vgg_layer_info *avg = lay ? vgg_layout_find(lay, "avgpool") : NULL;
+	CHECK(avg && avg->kind == VGG_LAYER_AVGPOOL && avg->out_c == 512 && avg->out_h == 1 &&
+	      avg->out_w == 1 && avg->kernel[0] == 7 && avg->params == 0 && avg->rf[0] == 404 &&
+	      avg->jump[0] == 32 && avg->memory == 2048 && !avg->relu,
+	      "avgpool: 512x1x1 from pool5's 7x7, rf 212 + 6*32, no parameters, no ReLU");
+	const vgg_layer_info *fc6 = lay ? vgg_layout_find(lay, "fc6") : NULL;
+	CHECK(fc6 && fc6->kernel[0] == 1 && fc6->in_c == 512 && fc6->out_c == 1000 && !fc6->relu,
+	      "fc6 is the classes over avgpool's 512 values, without a ReLU");
+	vgg_layout_free(lay);
+	lay = lay_out("vgg16_bn_gap", 0, 0, 0);
+	CHECK_EQ_INT(lay ? vgg_layout_total_params(lay) : 0, 15227688 + 2 * 4224,
+	             "vgg16_bn_gap adds a scale and a shift per conv channel");
+	vgg_layout_free(lay);
+	/* Dense evaluation: the pool takes the whole map, so the classes stay 1x1. */
+	lay = lay_out("vgg16_gap", 1, 384, 320);
+	avg = lay ? vgg_layout_find(lay, "avgpool") : NULL;
+	fc6 = lay ? vgg_layout_find(lay, "fc6") : NULL;
+	CHECK(avg && avg->kernel[0] == 12 && avg->kernel[1] == 10 && fc6 && fc6->out_h == 1 &&
+	      fc6->out_w == 1 && fc6->kernel[0] == 1 && fc6->params == 513000,
+	      "dense vgg16_gap at 384x320: avgpool over 12x10, fc6 1x1");
+	vgg_layout_free(lay);
+	lay = lay_out("input 32x32 conv3-4 maxpool avgpool FC-3", 1, 33, 65);
+	avg = lay ? vgg_layout_find(lay, "avgpool") : NULL;
+	CHECK(avg && avg->kernel[0] == 16 && avg->kernel[1] == 32 && avg->out_h == 1,
+	      "an odd dense size: the pool takes what pool1 leaves, 16x32");
+	vgg_layout_free(lay);
+}
+
 int main(void)
 {
 	test_reference_counts();
@@ -265,6 +307,7 @@ int main(void)
 	test_shapes();
 	test_hand_checked();
 	test_dense();
+	test_gap();
 	test_overflow();
 	test_units();
 	test_equiv();
