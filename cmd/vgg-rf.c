@@ -1,7 +1,12 @@
-/* vgg-rf: receptive-field arithmetic per layer, per unit, and for stacked 3x3 convs. */
+/*
+ * vgg-rf: receptive-field arithmetic per layer, per unit, and for stacked 3x3 convs; with
+ * --effective, a layer's effective receptive field measured by back-propagation over
+ * images or random inputs, printed and drawn as a heat map.
+ */
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -11,9 +16,12 @@ static void usage(void)
 {
 	printf("Usage: vgg-rf [OPTION]... MODEL [LAYER]\n"
 	       "   or: vgg-rf --equiv K [--channels C] [--json]\n"
+	       "   or: vgg-rf --effective -m WEIGHTS [OPTION]... [IMAGE]...\n"
 	       "Show each layer's receptive field: size (rf), jump (effective stride),\n"
 	       "effective padding and the input position of unit 0's centre; with LAYER,\n"
-	       "that layer only.\n"
+	       "that layer only.  With --effective, measure the effective receptive field of\n"
+	       "a layer's centre unit: the mean |gradient| of the unit over the input, from the\n"
+	       "IMAGEs or from random inputs, and the radii holding 50%% and 90%% of it.\n"
 	       "\n"
 	       "MODEL is a config file, a built-in name (A, A-LRN, B, C, D, E, vgg11, vgg13,\n"
 	       "vgg16, vgg19, any of them with _bn, _gap or both) or the notation itself,\n"
@@ -27,11 +35,21 @@ static void usage(void)
 	       "  -i, --input HxW[xC]   input size the net is built for [the config's, 224x224x3]\n"
 	       "  -d, --dense           dense evaluation: FC layers as convolutions, run at the\n"
 	       "                        --input size\n"
+	       "  -E, --effective       the effective receptive field (needs --model)\n"
+	       "  -m, --model WEIGHTS   with --effective: the weights file (vgg-weights(5));\n"
+	       "                        IMAGEs are preprocessed as it says\n"
+	       "  -l, --layer NAME      with --effective: the layer [the last conv layer]\n"
+	       "  -o, --output FILE     with --effective: also draw the field as a PNG heat map,\n"
+	       "                        the theoretical box and the 50%%/90%% circles on it\n"
+	       "      --samples N       with --effective and no IMAGE: random inputs [16]\n"
+	       "      --seed N          with --effective and no IMAGE: their seed [0]\n"
+	       "      --size HxW        with --effective and no IMAGE: their size [the net's]\n"
 	       "  -j, --json            print one JSON document instead of text\n"
 	       "  -h, --help            show this help and exit\n"
 	       "  -V, --version         show the version and exit\n"
 	       "\n"
-	       "Exit status: 0 success, 1 bad model, layer or unit, 2 usage error.\n"
+	       "Exit status: 0 success, 1 bad model, layer, unit, weights or image,\n"
+	       "2 usage error.\n"
 	       "See vgg-rf(1) and vgg-config(5).\n");
 }
 
@@ -43,7 +61,18 @@ struct options {
 	int equiv;     /* K, 0 when not asked */
 	long channels; /* 0: symbolic */
 	const char *name, *layer;
+	/* --effective */
+	int effective;
+	const char *weights, *erf_layer, *output;
+	long samples;  /* 0: not given */
+	long seed;
+	int has_seed;
+	int size_h, size_w;
+	char **images;
+	int nimages;
 };
+
+enum { OPT_SAMPLES = 256, OPT_SEED, OPT_SIZE };
 
 /* A whole number from 0 at *s, digits only (strtoll would take signs and spaces). */
 static int unit_coord(const char **s, int64_t *out)
@@ -68,18 +97,55 @@ static void parse_unit(const char *s, struct options *o)
 	o->has_unit = 1;
 }
 
+static void parse_size(const char *s, struct options *o)
+{
+	int channels = 0;
+	cli_parse_size("--size", s, &o->size_h, &o->size_w, &channels);
+	if (channels)
+		cli_usage_error("--size '%s': expected HxW; the channels are the net's", s);
+}
+
+/* --effective's operands are images, and its options go with it alone. */
+static void check_effective(int argc, char **argv, struct options *o)
+{
+	const char *own = o->weights ? "--model" : o->erf_layer ? "--layer" : o->output ? "--output"
+	                  : o->samples ? "--samples" : o->has_seed ? "--seed"
+	                  : o->size_h ? "--size" : NULL;
+	if (!o->effective) {
+		if (own)
+			cli_usage_error("%s goes with --effective", own);
+		return;
+	}
+	if (o->equiv || o->channels || o->has_unit || o->model.height || o->model.dense)
+		cli_usage_error("--effective goes with --model, --layer, --output, --samples, "
+		                "--seed, --size and --json only");
+	if (!o->weights)
+		cli_usage_error("--effective needs --model WEIGHTS");
+	o->images = argv + optind;
+	o->nimages = argc - optind;
+	if (o->nimages && (o->samples || o->has_seed || o->size_h))
+		cli_usage_error("%s is for random inputs, but IMAGEs were given",
+		                o->samples ? "--samples" : o->has_seed ? "--seed" : "--size");
+	if (!o->samples)
+		o->samples = 16;
+}
+
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longs[] = {
 		{"unit", required_argument, 0, 'u'},  {"equiv", required_argument, 0, 'e'},
 		{"channels", required_argument, 0, 'C'}, {"input", required_argument, 0, 'i'},
 		{"dense", no_argument, 0, 'd'},       {"json", no_argument, 0, 'j'},
+		{"effective", no_argument, 0, 'E'},   {"model", required_argument, 0, 'm'},
+		{"layer", required_argument, 0, 'l'}, {"output", required_argument, 0, 'o'},
+		{"samples", required_argument, 0, OPT_SAMPLES},
+		{"seed", required_argument, 0, OPT_SEED}, {"size", required_argument, 0, OPT_SIZE},
 		{"help", no_argument, 0, 'h'},        {"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0}
 	};
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":u:e:C:i:djhV", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":u:e:C:i:djEm:l:o:hV", longs, NULL)) != -1) {
 		switch (c) {
 		case 'u': parse_unit(optarg, o); break;
 		case 'e': o->equiv = (int)cli_parse_long("--equiv", optarg, 1, 999); break;
@@ -90,9 +156,22 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'd': o->model.dense = 1; break;
 		case 'j': o->json = 1; break;
+		case 'E': o->effective = 1; break;
+		case 'm': o->weights = optarg; break;
+		case 'l': o->erf_layer = optarg; break;
+		case 'o': o->output = optarg; break;
+		case OPT_SAMPLES: o->samples = cli_parse_long("--samples", optarg, 1, 100000); break;
+		case OPT_SEED:
+			o->seed = cli_parse_long("--seed", optarg, 0, LONG_MAX);
+			o->has_seed = 1;
+			break;
+		case OPT_SIZE: parse_size(optarg, o); break;
 		default: cli_common_option(c, argv, usage);
 		}
 	}
+	check_effective(argc, argv, o);
+	if (o->effective)
+		return;
 	int operands = argc - optind;
 	if (o->channels && !o->equiv)
 		cli_usage_error("--channels goes with --equiv");
@@ -252,6 +331,123 @@ static void print_equiv(const struct options *o)
 	}
 }
 
+/* ---- --effective ---- */
+
+/* The field of each IMAGE that decodes and has the size of the first; one that does not is
+ * reported and counted in *failed.  NULL when no image was good. */
+static vgg_erf *erf_of_images(const struct options *o, const vgg_net *net,
+                              const vgg_weights *w, int *failed)
+{
+	const vgg_config *cfg = vgg_net_config(net);
+	int channels, h0, w0;
+	vgg_config_input(cfg, &channels, &h0, &w0);
+	vgg_erf *e = NULL;
+	const char *first = NULL;
+	vgg_error err;
+	for (int i = 0; i < o->nimages; i++) {
+		const char *path = o->images[i];
+		vgg_image *img = NULL;
+		float *x = NULL;
+		int h, wd;
+		if (vgg_image_read(path, 0, &img, &err) ||
+		    vgg_preprocess_image(vgg_net_preprocess(net), img, channels, &x, &h, &wd, &err)) {
+			vgg_image_free(img);
+			fprintf(stderr, "%s: %s\n", cli_prog, err.msg);
+			++*failed;
+			continue;
+		}
+		vgg_image_free(img);
+		if (!first) {
+			first = path;
+			h0 = h;
+			w0 = wd;
+			if (vgg_erf_new(cfg, w, o->erf_layer, h, wd, &e, &err))
+				cli_fail("%s", err.msg);
+		}
+		if (h != h0 || wd != w0) {
+			fprintf(stderr, "%s: '%s' is %dx%d after preprocessing, not %dx%d as '%s'\n",
+			        cli_prog, path, h, wd, h0, w0, first);
+			++*failed;
+		} else if (vgg_erf_add(e, x, 1, &err)) {
+			cli_fail("'%s': %s", path, err.msg);
+		}
+		free(x);
+	}
+	return e;
+}
+
+static void print_erf(const vgg_config *cfg, const vgg_erf_summary *s, const struct options *o)
+{
+	const vgg_layer_info *l = s->layer;
+	if (o->json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "model", vgg_config_name(cfg));
+		cJSON_AddStringToObject(doc, "layer", l->name);
+		cJSON_AddItemToObject(doc, "unit",
+		                      cJSON_CreateIntArray((int[]){(int)s->unit[0], (int)s->unit[1]}, 2));
+		cJSON_AddItemToObject(doc, "input", cJSON_CreateIntArray(
+		                      (int[]){s->channels, s->height, s->width}, 3));
+		cJSON_AddNumberToObject(doc, "inputs", s->inputs);
+		if (!o->nimages)
+			cJSON_AddNumberToObject(doc, "seed", (double)o->seed);
+		cli_json_axes(doc, "rf", (double)l->rf[0], (double)l->rf[1]);
+		cJSON_AddItemToObject(doc, "box", box_json(s->box));
+		cJSON_AddItemToObject(doc, "clipped", box_json(s->clipped));
+		cli_json_axes(doc, "center", s->center[0], s->center[1]);
+		cJSON_AddNumberToObject(doc, "r50", s->r50);
+		cJSON_AddNumberToObject(doc, "r90", s->r90);
+		cJSON_AddNumberToObject(doc, "inside", s->inside);
+		cli_print_json(doc);
+		return;
+	}
+	char rf[32];
+	printf("%s %s: centre unit %" PRId64 ",%" PRId64 " (of %dx%d), %d %s of %dx%dx%d\n",
+	       vgg_config_name(cfg), l->name, s->unit[0], s->unit[1], l->out_h, l->out_w,
+	       s->inputs, o->nimages ? (s->inputs == 1 ? "image" : "images")
+	                             : (s->inputs == 1 ? "random input" : "random inputs"),
+	       s->channels, s->height, s->width);
+	printf("  theoretical: rf %s, rows %" PRId64 "..%" PRId64 ", columns %" PRId64 "..%" PRId64
+	       " (%" PRId64 "x%" PRId64 " in the image)\n", cli_axes(l->rf, rf), s->box.y0,
+	       s->box.y1, s->box.x0, s->box.x1, s->clipped.y1 - s->clipped.y0 + 1,
+	       s->clipped.x1 - s->clipped.x0 + 1);
+	printf("  centre:      %.1f,%.1f\n", s->center[0], s->center[1]);
+	printf("  r50:         %.1f pixels\n", s->r50);
+	printf("  r90:         %.1f pixels\n", s->r90);
+	printf("  inside box:  %.1f%% of the gradient\n", 100 * s->inside);
+}
+
+static int effective(const struct options *o)
+{
+	vgg_error err;
+	vgg_net *net;
+	vgg_weights *w;
+	if (vgg_net_load(o->weights, &net, &err))
+		cli_fail("%s", err.msg);
+	if (vgg_weights_open(o->weights, &w, &err))
+		cli_fail("%s", err.msg);
+	vgg_erf *e = NULL;
+	int failed = 0;
+	if (o->nimages) {
+		e = erf_of_images(o, net, w, &failed);
+	} else if (vgg_erf_new(vgg_net_config(net), w, o->erf_layer, o->size_h, o->size_w, &e,
+	                       &err) ||
+	           vgg_erf_add_noise(e, vgg_net_preprocess(net), (int)o->samples,
+	                             (uint64_t)o->seed, &err)) {
+		cli_fail("%s", err.msg);
+	}
+	vgg_weights_free(w);
+	if (e) {
+		vgg_erf_summary s;
+		if (vgg_erf_summarise(e, &s, &err) || (o->output && vgg_erf_write_png(e, o->output,
+		                                                                       &err)))
+			cli_fail("%s", err.msg);
+		print_erf(vgg_net_config(net), &s, o);
+	}
+	vgg_erf_free(e);
+	vgg_net_free(net);
+	return failed ? EXIT_BAD_INPUT : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {0};
@@ -259,6 +455,8 @@ int main(int argc, char **argv)
 	vgg_layout *lay;
 	cli_prog = "vgg-rf";
 	parse_options(argc, argv, &o);
+	if (o.effective)
+		return effective(&o);
 	if (o.equiv) {
 		print_equiv(&o);
 		return 0;

@@ -231,7 +231,7 @@ int vgg_erf_add_noise(vgg_erf *e, const vgg_preprocess *p, int n, uint64_t seed,
 		for (int i = 0; i < m; i++)
 			for (int ch = 0; ch < e->c; ch++) {
 				float *x = e->noise + (size_t)i * len + (size_t)ch * plane;
-				int k = ch < 3 ? ch : 2;
+				int k = ch < 3 ? ch : 2; /* mean and std have three entries */
 				for (size_t q = 0; q < plane; q++) {
 					float pixel = (float)(next_u64(&state) >> 56);
 					x[q] = (pixel * p->scale - p->mean[k]) / p->std[k];
@@ -289,10 +289,12 @@ int vgg_erf_summarise(vgg_erf *e, vgg_erf_summary *s, vgg_error *err)
 				e->order[n++] = (struct dist_mass){hypot(y - s->center[0], x - s->center[1]), m};
 		}
 	s->peak = peak;
-	if (!(total > 0) || !isfinite(total))
+	if (!isfinite(total))
+		return vgg__fail(err, VGG_ERANGE, "the gradient of %s's centre unit is not finite",
+		                 l->name);
+	if (!(total > 0))
 		return vgg__fail(err, VGG_ERANGE,
-		                 "the gradient of %s's centre unit is %s for every input", l->name,
-		                 isfinite(total) ? "zero" : "not finite");
+		                 "the gradient of %s's centre unit is zero for every input", l->name);
 	s->inside = inside / total;
 	qsort(e->order, n, sizeof *e->order, by_distance);
 	double sum = 0;

@@ -72,7 +72,10 @@ static void value_axis(double min, double max, struct axis *a)
 		min = 0;
 		max = 1;
 	} else if (max - min < 1e-12 * fmax(1, fabs(max))) {
-		double pad = min == 0 ? 0.5 : fabs(min) * 0.1;
+		/* A flat line in the middle; round zero, or next to it, a unit either side. */
+		double pad = fabs(min) * 0.1;
+		if (!(pad >= 1e-100))
+			pad = 0.5;
 		min -= pad;
 		max += pad;
 	}
@@ -123,7 +126,9 @@ static double px(const struct frame *f, double epoch)
 
 static double py(const struct axis *a, const struct frame *f, double v)
 {
-	return f->y1 - (v - a->lo) / (a->hi - a->lo) * (f->y1 - f->y0);
+	/* A margin of 3% keeps points at the ends of the range off the frame. */
+	double margin = 0.03 * (a->hi - a->lo);
+	return f->y1 - (v - a->lo + margin) / (a->hi - a->lo + 2 * margin) * (f->y1 - f->y0);
 }
 
 /* The left axis is labelled unless only the right one has series (a chart of no series

@@ -392,9 +392,12 @@ EOF
 		assert_equal "$stderr" ''
 		assert_line --index 0 'Usage: vgg-rf [OPTION]... MODEL [LAYER]'
 		assert_line --regexp '^   or: vgg-rf --equiv K \[--channels C\]'
+		assert_line --regexp '^   or: vgg-rf --effective -m WEIGHTS \[OPTION\]\.\.\. \[IMAGE\]\.\.\.$'
 		local o
 		for o in '-u, --unit Y,X' '-e, --equiv K' '-C, --channels C' '-i, --input HxW\[xC\]' \
-			'-d, --dense' '-j, --json' '-h, --help' '-V, --version'; do
+			'-d, --dense' '-E, --effective' '-m, --model WEIGHTS' '-l, --layer NAME' \
+			'-o, --output FILE' '    --samples N' '    --seed N' '    --size HxW' '-j, --json' \
+			'-h, --help' '-V, --version'; do
 			assert_line --regexp "^  $o "
 		done
 	done
@@ -423,6 +426,205 @@ EOF
 	check_usage_error --input 0x5 vgg16
 }
 
+# ---- --effective ----
+
+# The reduced-width vgg11 of make_net_goldens.py: 64x64 inputs, no preprocessing in its
+# metadata (so torchvision's, cropped to 64x64), conv5_2 its last conv with a 4x4 output.
+NET=$TOP/tests/data/net/vgg11.safetensors
+DATA=$TOP/tests/data
+
+# png_size FILE: "WIDTH HEIGHT" from a PNG's header, after checking its signature.
+png_size() {
+	python3 -c '
+import struct, sys
+d = open(sys.argv[1], "rb").read(24)
+assert d[:8] == b"\x89PNG\r\n\x1a\n" and d[12:16] == b"IHDR", "not a PNG"
+print("%d %d" % struct.unpack(">II", d[16:24]))' "$1"
+}
+
+@test "--effective -m: the last conv's centre unit over 16 random inputs" {
+	run -0 --separate-stderr vgg-rf --effective -m "$NET"
+	assert_equal "$stderr" ''
+	assert_equal "${#lines[@]}" 6
+	# conv5_2: rf 134, jump 16, eff-pad 59; unit 2 sees 2*16-59 = -27 .. -27+133 = 106
+	assert_line --index 0 'vgg11-small conv5_2: centre unit 2,2 (of 4x4), 16 random inputs of 3x64x64'
+	assert_line --index 1 '  theoretical: rf 134, rows -27..106, columns -27..106 (64x64 in the image)'
+	assert_line --index 2 '  centre:      39.5,39.5'
+	assert_line --index 3 --regexp '^  r50: +[0-9]+\.[0-9] pixels$'
+	assert_line --index 4 --regexp '^  r90: +[0-9]+\.[0-9] pixels$'
+	assert_line --index 5 '  inside box:  100.0% of the gradient'
+}
+
+@test "-E, -m and -l are --effective, --model and --layer" {
+	run -0 vgg-rf --effective --model "$NET" --layer conv3_2
+	local long=$output
+	run -0 vgg-rf -E -m "$NET" -l conv3_2
+	assert_output "$long"
+	# conv3_2: rf 26, jump 4, eff-pad 11; unit 8 sees 32-11 = 21 .. 46, centred on 33.5
+	assert_line --index 0 'vgg11-small conv3_2: centre unit 8,8 (of 16x16), 16 random inputs of 3x64x64'
+	assert_line --index 1 '  theoretical: rf 26, rows 21..46, columns 21..46 (26x26 in the image)'
+	assert_line --index 2 '  centre:      33.5,33.5'
+}
+
+@test "--effective --json: the figures, with box and clipped as for --unit" {
+	run -0 vgg-rf --effective -m "$NET" --layer conv3_2 --json
+	jcheck 'sorted(d)' '["box", "center", "clipped", "input", "inputs", "inside", "layer", "model", "r50", "r90", "rf", "seed", "unit"]' \
+		'd["model"], d["layer"], d["unit"], d["input"]' '["vgg11-small", "conv3_2", [8, 8], [3, 64, 64]]' \
+		'd["inputs"], d["seed"], d["rf"], d["center"], d["inside"]' '[16, 0, 26, 33.5, 1]' \
+		'[d["box"][k] for k in ("y0", "y1", "x0", "x1")]' '[21, 46, 21, 46]' \
+		'd["clipped"] == d["box"]' 'true' \
+		'0 < d["r50"] < d["r90"] < 13 * 2 ** 0.5' 'true'
+}
+
+@test "--effective: a deeper layer's field is wider, and all of it lies inside the box" {
+	local layer last50=0 last90=0
+	for layer in conv1_1 conv2_1 conv3_1 conv3_2 conv4_1 conv4_2 conv5_1 conv5_2; do
+		run -0 vgg-rf -E -m "$NET" -l "$layer" --samples 4 -j
+		jcheck "d['r50'] > $last50 and d['r90'] > $last90 and d['r90'] >= d['r50']" 'true' \
+			'd["inside"]' '1' 'd["layer"]' "$layer"
+		last50=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["r50"])' <<<"$output")
+		last90=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["r90"])' <<<"$output")
+	done
+	# conv1_1, a 3x3 conv: everything within the 9 pixels round the centre unit
+	run -0 vgg-rf -E -m "$NET" -l conv1_1 -j
+	jcheck 'd["box"]["y0"], d["box"]["y1"], d["center"]' '[31, 33, 32]' \
+		'd["r90"] <= 2 ** 0.5' 'true'
+}
+
+@test "--output: the heat map as a PNG, written whole" {
+	mkdir "$BATS_TEST_TMPDIR/heat"
+	cd "$BATS_TEST_TMPDIR/heat"
+	run -0 --separate-stderr vgg-rf -E -m "$NET" -l conv3_2 --output erf.png
+	assert_equal "$stderr" ''
+	assert_line --index 0 --regexp '^vgg11-small conv3_2: '
+	# 64x64 scaled 8 times, a 12-pixel margin, the caption below
+	assert_equal "$(png_size erf.png)" '536 628'
+	run -0 vgg-rf -E -m "$NET" -o short.png
+	assert_equal "$(png_size short.png)" '536 628'
+	# no temporary file is left beside them
+	assert_equal "$(ls)" $'erf.png\nshort.png'
+	run -0 vgg-rf -E -m "$NET" -l conv1_1 --json -o json.png
+	jcheck 'd["layer"]' 'conv1_1'
+	[ -s json.png ]
+	check_bad_input -E -m "$NET" -o no/such/dir/erf.png
+	assert_regex "$stderr" "cannot write 'no/such/dir/erf\.png'"
+}
+
+@test "--samples and --seed: how many random inputs, and which" {
+	cd "$BATS_TEST_TMPDIR"
+	run -0 vgg-rf -E -m "$NET" -l conv3_1 --samples 3
+	assert_line --index 0 'vgg11-small conv3_1: centre unit 8,8 (of 16x16), 3 random inputs of 3x64x64'
+	run -0 vgg-rf -E -m "$NET" -l conv3_1 --samples 1
+	assert_line --index 0 --regexp ', 1 random input of 3x64x64$'
+	run -0 vgg-rf -E -m "$NET" -l conv3_1 --samples 5 --seed 9 -j
+	jcheck 'd["inputs"], d["seed"]' '[5, 9]'
+	# the same seed draws the same inputs; another, others
+	vgg-rf -E -m "$NET" -l conv3_1 --samples 2 --seed 7 -o a.png >/dev/null
+	vgg-rf -E -m "$NET" -l conv3_1 --samples 2 --seed 7 -o b.png >/dev/null
+	vgg-rf -E -m "$NET" -l conv3_1 --samples 2 --seed 8 -o c.png >/dev/null
+	vgg-rf -E -m "$NET" -l conv3_1 --samples 2 -o d.png >/dev/null
+	vgg-rf -E -m "$NET" -l conv3_1 --samples 2 --seed 0 -o e.png >/dev/null
+	cmp a.png b.png
+	! cmp -s a.png c.png
+	cmp d.png e.png
+}
+
+@test "--size: random inputs of another size; FC layers keep theirs" {
+	run -0 vgg-rf -E -m "$NET" --size 96x96
+	assert_line --index 0 'vgg11-small conv5_2: centre unit 3,3 (of 6x6), 16 random inputs of 3x96x96'
+	run -0 vgg-rf -E -m "$NET" -l conv4_1 --size 48x80 -j
+	jcheck 'd["input"], d["unit"], d["inside"]' '[[3, 48, 80], [3, 5], 1]'
+	check_bad_input -E -m "$NET" -l fc6 --size 96x96
+	assert_equal "$stderr" "vgg-rf: fc6's weights are for a 64x64 input, not 96x96"
+	check_bad_input -E -m "$NET" --size 8x8
+	assert_regex "$stderr" 'too small'
+}
+
+@test "--effective over IMAGEs, preprocessed as the weights say" {
+	run -0 --separate-stderr vgg-rf -E -m "$NET" -l conv4_2 "$DATA/photo.jpg" "$DATA/small-rgb.png" \
+		"$DATA/small-gray.png"
+	assert_equal "$stderr" ''
+	assert_line --index 0 'vgg11-small conv4_2: centre unit 4,4 (of 8x8), 3 images of 3x64x64'
+	run -0 vgg-rf -E -m "$NET" -l conv4_2 -j "$DATA/photo.jpg"
+	jcheck 'd["inputs"], "seed" in d, d["input"], d["inside"]' '[1, false, [3, 64, 64], 1]'
+	run -0 vgg-rf -E -m "$NET" -l conv4_2 "$DATA/photo.jpg"
+	assert_line --index 0 --regexp ', 1 image of 3x64x64$'
+}
+
+@test "--effective: a bad IMAGE is reported, the others measured, exit 1" {
+	run -1 --separate-stderr vgg-rf -E -m "$NET" "$DATA/photo.jpg" "$DATA/nope.png" "$DATA/small.ppm"
+	assert_line --index 0 --regexp ', 2 images of 3x64x64$'
+	assert_equal "${#stderr_lines[@]}" 1
+	assert_regex "$stderr" "^vgg-rf: cannot open '.*nope\.png'"
+	check_bad_input -E -m "$NET" "$DATA/nope.png"
+	check_bad_input -E -m "$NET" "$TOP/README.md"
+	assert_regex "$stderr" 'README\.md'
+}
+
+@test "--effective: IMAGEs of another size than the first are reported, exit 1" {
+	cd "$BATS_TEST_TMPDIR"
+	# vgg11 with vgg.crop 0: each image keeps its aspect, its shorter side resized to 64
+	python3 - "$NET" nocrop.safetensors <<'EOF'
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+(n,) = struct.unpack("<Q", data[:8])
+header = json.loads(data[8:8 + n])
+header["__metadata__"].update({"vgg.resize": "64", "vgg.crop": "0"})
+text = json.dumps(header).encode()
+text += b" " * (-len(text) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(text)) + text + data[8 + n:])
+EOF
+	cp "$DATA/photo.jpg" "$DATA/small.ppm" "$DATA/preprocess/astronaut.cv.83x40.ppm" .
+	# 129x97 and 63x47 both become 85x64; 83x40 becomes 132x64
+	run -1 --separate-stderr vgg-rf -E -m nocrop.safetensors -l conv3_1 photo.jpg \
+		astronaut.cv.83x40.ppm small.ppm
+	assert_line --index 0 'vgg11-small conv3_1: centre unit 8,10 (of 16x21), 2 images of 3x64x85'
+	assert_equal "$stderr" "vgg-rf: 'astronaut.cv.83x40.ppm' is 64x132 after preprocessing, not 64x85 as 'photo.jpg'"
+}
+
+@test "--effective: bad weights, layers and nets exit 1 with one line" {
+	check_bad_input -E -m nope.safetensors
+	assert_equal "$stderr" "vgg-rf: cannot open 'nope.safetensors': No such file or directory"
+	check_bad_input --effective -m "$DATA/photo.jpg"
+	assert_regex "$stderr" 'photo\.jpg'
+	check_bad_input -E -m "$NET" --layer conv9_9
+	assert_equal "$stderr" "vgg-rf: vgg11-small has no layer 'conv9_9'"
+	check_bad_input -E -m "$NET" -l prob
+	assert_equal "$stderr" 'vgg-rf: prob is the soft-max; take the layer before it'
+	check_bad_input -E -m "$NET" -l conv9_9 "$DATA/photo.jpg"
+	# batch norm is refused until the trainer back-propagates it at inference
+	check_bad_input -E -m "$TOP/tests/data/net/vgg16_bn.safetensors"
+	assert_regex "$stderr" 'conv1_1 has batch norm'
+}
+
+@test "--effective usage errors: exit 2" {
+	check_usage_error --effective
+	assert_regex "${stderr_lines[0]}" 'needs --model'
+	check_usage_error -m "$NET"
+	assert_equal "${stderr_lines[0]}" 'vgg-rf: --model goes with --effective'
+	check_usage_error --layer conv3_1 vgg16
+	assert_equal "${stderr_lines[0]}" 'vgg-rf: --layer goes with --effective'
+	check_usage_error -o erf.png vgg16
+	check_usage_error --samples 4 vgg16
+	check_usage_error --seed 4 vgg16
+	check_usage_error --size 32x32 vgg16
+	local other
+	for other in '--unit 1,1' '--equiv 7' '--input 32x32' '--dense' '--channels 8'; do
+		# shellcheck disable=SC2086
+		check_usage_error -E -m "$NET" $other
+	done
+	check_usage_error -E -m "$NET" --samples 4 "$DATA/photo.jpg"
+	assert_equal "${stderr_lines[0]}" 'vgg-rf: --samples is for random inputs, but IMAGEs were given'
+	check_usage_error -E -m "$NET" --seed 1 "$DATA/photo.jpg"
+	check_usage_error -E -m "$NET" --size 32x32 "$DATA/photo.jpg"
+	check_usage_error -E -m "$NET" --samples 0
+	check_usage_error -E -m "$NET" --samples x
+	check_usage_error -E -m "$NET" --seed -1
+	check_usage_error -E -m "$NET" --size 0x5
+	check_usage_error -E -m "$NET" --size 32x32x3
+	check_usage_error -E -m
+}
+
 # ---- the man page ----
 
 
@@ -430,6 +632,10 @@ EOF
 	local page=$TOP/man/vgg-rf.1 cmd n=0
 	[ -f "$page" ] || skip "man/vgg-rf.1 is not written yet"
 	cd "$BATS_TEST_TMPDIR"
+	# The --effective examples' files: the reduced-width VGG-16 and a photograph.
+	ln -s "$TOP/tests/data/net/vgg16.safetensors" vgg16.safetensors
+	ln -s "$TOP/tests/data/photo.jpg" cat.jpg
+	ln -s "$TOP/tests/data/photo.jpg" dog.jpg
 	while IFS= read -r -d '' cmd; do
 		n=$((n + 1))
 		run bash -c "$cmd" </dev/null

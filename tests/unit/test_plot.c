@@ -172,10 +172,12 @@ static void test_odd_series(void)
 	double wild[4] = {1e300, -INFINITY, 0.5, 0.25}, flat[5] = {3, 3, 3, 3, 3}, many[1000];
 	for (int i = 0; i < 1000; i++)
 		many[i] = 1.0 / (i + 1);
-	vgg_plot_series more[] = {{"wild", wild, 4, 0}, {"flat", flat, 5, 1}, {"many", many, 1000, 0}};
-	long drawn = colour_pixels("wild.png", more, 3, GREEN);
-	CHECK(drawn > 1000, "huge, constant and 1000-epoch series draw (%ld pixels of the last)",
-	      drawn);
+	double tiny[3] = {5e-324, 5e-324, 1e-300};
+	vgg_plot_series more[] = {{"wild", wild, 4, 0}, {"flat", flat, 5, 1},
+	                          {"many", many, 1000, 0}, {"tiny", tiny, 3, 1}};
+	long drawn = colour_pixels("wild.png", more, 4, GREEN);
+	CHECK(drawn > 1000, "huge, constant, 1000-epoch and denormal series draw (%ld pixels of "
+	      "the third)", drawn);
 	vgg_error err;
 	CHECK_EQ_INT(vgg_plot_write(tmp_path("none.png"), "nothing yet", NULL, 0, &err), VGG_OK,
 	             "no series: an empty chart");
