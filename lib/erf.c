@@ -160,14 +160,6 @@ int vgg_erf_new(const vgg_config *cfg, const vgg_weights *w, const char *layer, 
 	rc = truncated(cfg, (size_t)top, c, height, width, &part, err);
 	if (!rc)
 		rc = vgg_layout_new(part, 0, 0, 0, &e->lay, err);
-	for (size_t i = 0; !rc && i < vgg_layout_count(e->lay); i++) {
-		/* vgg_trainer_input_gradient runs batch norm's backward from batch statistics,
-		 * which an inference forward pass does not make: its maps would be garbage. */
-		const vgg_layer_info *l = vgg_layout_layer(e->lay, i);
-		if (l->batch_norm)
-			rc = vgg__fail(err, VGG_ESHAPE, "%s has batch norm, which the trainer cannot "
-			               "back-propagate at inference yet", l->name);
-	}
 	if (!rc)
 		rc = vgg_trainer_new(part, &e->t, err);
 	vgg_config_free(part);

@@ -592,9 +592,6 @@ EOF
 	check_bad_input -E -m "$NET" -l prob
 	assert_equal "$stderr" 'vgg-rf: prob is the soft-max; take the layer before it'
 	check_bad_input -E -m "$NET" -l conv9_9 "$DATA/photo.jpg"
-	# batch norm is refused until the trainer back-propagates it at inference
-	check_bad_input -E -m "$TOP/tests/data/net/vgg16_bn.safetensors"
-	assert_regex "$stderr" 'conv1_1 has batch norm'
 }
 
 @test "--effective usage errors: exit 2" {

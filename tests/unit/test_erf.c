@@ -227,16 +227,6 @@ static void test_refusals(void)
 	vgg_weights_free(c_weights);
 	vgg_config_free(vgg16);
 
-	vgg_config *bn;
-	if (vgg_config_parse("input 16x16x3\nconv3-4 BN\nmaxpool\nconv3-4\n", "bn", &bn, NULL)) {
-		CHECK(0, "a batch-norm config");
-		return;
-	}
-	CHECK_EQ_INT(vgg_erf_new(bn, weights, NULL, 0, 0, &e, &err), VGG_ESHAPE,
-	             "batch norm: refused");
-	CHECK_STR(err.msg, "conv1_1 has batch norm, which the trainer cannot back-propagate at "
-	          "inference yet", "batch norm: message");
-	vgg_config_free(bn);
 }
 
 static void test_batches(void)
