@@ -808,8 +808,8 @@ int main(int argc, char **argv)
 		resume(&r);
 	class_names(&r);
 	plan_augment(&r);
-	if (vgg_loader_new(r.train, &r.aug, r.channels, o.batch, 1, &r.train_loader, &err) ||
-	    (r.val && vgg_loader_new(r.val, &r.aug, r.channels, o.batch, 1, &r.val_loader, &err)))
+	if (vgg_loader_new(r.train, &r.aug, r.channels, o.batch, o.threads, &r.train_loader, &err) ||
+	    (r.val && vgg_loader_new(r.val, &r.aug, r.channels, o.batch, o.threads, &r.val_loader, &err)))
 		cli_fail("%s", err.msg);
 	if (o.checkpoint) {
 		r.checkpoint = strdup(o.checkpoint);

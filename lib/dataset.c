@@ -232,7 +232,8 @@ static int list_dir(const char *dir, struct entry **out, size_t *n, vgg_error *e
 		*n = 0;
 		return rc;
 	}
-	qsort(e, *n, sizeof *e, entry_cmp);
+	if (*n)
+		qsort(e, *n, sizeof *e, entry_cmp);
 	*out = e;
 	return VGG_OK;
 }
