@@ -51,5 +51,11 @@ size_t vgg__writer_count(const vgg_weights_writer *wr);
 const struct vgg__pending *vgg__writer_tensor(const vgg_weights_writer *wr, size_t i);
 /* Writes n floats little-endian; 0 on a short write. */
 int vgg__write_floats(FILE *f, const float *data, uint64_t n);
+/* n float32 little-endian values from `src` (any alignment) into dst. */
+void vgg__floats_from_le(float *dst, const void *src, uint64_t n);
+
+/* Gives tensor `t` of `set` new data (malloc'd, t->numel floats, now the set's), freeing
+ * what the set owned of it before. */
+void vgg__tensor_set_replace(vgg_tensor_set *set, const vgg_set_tensor *t, float *data);
 
 #endif
