@@ -20,7 +20,6 @@
  * of values it holds, which the bytes holding them bound, so nothing is allocated for a
  * count the file does not back with data.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,17 +53,8 @@ struct layer {
 	vgg__pb_field blobs[2];
 };
 
-static int bad(struct reader *r, const char *fmt, ...) VGG__PRINTF(2, 3);
-
-static int bad(struct reader *r, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	return vgg__fail(r->err, VGG_EPARSE, "'%s': not a valid Caffe model: %s", r->file, what);
-}
+#define bad(r, ...) \
+	vgg__fail_file((r)->err, VGG_EPARSE, (r)->file, "not a valid Caffe model: ", __VA_ARGS__)
 
 static int pb_bad(struct reader *r, const vgg__pb_msg *m)
 {

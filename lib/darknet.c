@@ -20,7 +20,6 @@
  * A batch-normalised Darknet conv has no bias of its own; its `biases` are the batch norm's
  * shift.  They become LAYER.bn.bias, and LAYER.bias is zeros.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,17 +51,7 @@ struct part {
 	uint64_t count;
 };
 
-static int bad(struct reader *r, const char *fmt, ...) VGG__PRINTF(2, 3);
-
-static int bad(struct reader *r, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	return vgg__fail(r->err, VGG_EPARSE, "'%s': %s", r->file, what);
-}
+#define bad(r, ...) vgg__fail_file((r)->err, VGG_EPARSE, (r)->file, "", __VA_ARGS__)
 
 static int no_memory(struct reader *r)
 {

@@ -12,6 +12,9 @@
 
 /* Fills `err` (when not NULL) and returns `code`, so callers can `return vgg__fail(...)`. */
 int vgg__fail(vgg_error *err, int code, const char *fmt, ...) VGG__PRINTF(3, 4);
+/* The same for what is wrong with a file: "'FILE': CONTEXT" and then the message. */
+int vgg__fail_file(vgg_error *err, int code, const char *file, const char *context,
+                   const char *fmt, ...) VGG__PRINTF(5, 6);
 
 /* One layer as written in the notation, before any input size is known. */
 struct vgg__layer_spec {

@@ -153,4 +153,50 @@ static inline size_t test_borrowing(const char *file, test_reader read)
 	return same ? borrowed : (size_t)-1;
 }
 
+/* The first bytes of a file of some format, for detection tests. */
+struct test_header {
+	const char *what;
+	unsigned char bytes[24];
+};
+
+/*
+ * Checks that `detect` takes for `format` none of `near` (n of them: bytes close to its
+ * own), none of other formats' first bytes, no bytes at all, and none of 10000 buffers of
+ * random bytes.
+ */
+static inline void test_detects_none(const char *format, int (*detect)(const void *, size_t),
+                                     const struct test_header *near, size_t n)
+{
+	static const struct test_header foreign[] = {
+		{"a PNG header", {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H',
+		                  'D', 'R'}},
+		{"a JPEG header", {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0, 1, 1}},
+		{"a zip header", {'P', 'K', 3, 4, 20, 0, 8, 8, 0, 0, 0, 0, 0, 0}},
+		{"a safetensors header", {0x0a, 0, 0, 0, 0, 0, 0, 0, '{', '"', 'a', '"', ':', '{',
+		                          '}', '}'}},
+		{"a torch pickle", {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a,
+		                    0xa8, 0x50, 0x19, 0x2e}},
+		{"an npy header", {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0x76, 0}},
+	};
+	for (size_t i = 0; i < sizeof foreign / sizeof *foreign; i++)
+		CHECK(!detect(foreign[i].bytes, sizeof foreign[i].bytes), "%s is not taken for %s",
+		      foreign[i].what, format);
+	for (size_t i = 0; i < n; i++)
+		CHECK(!detect(near[i].bytes, sizeof near[i].bytes), "%s is not taken for %s",
+		      near[i].what, format);
+	CHECK(!detect(NULL, 0), "no bytes are not taken for %s", format);
+
+	unsigned char noise[256];
+	uint32_t state = 2014;
+	int taken = 0;
+	for (int round = 0; round < 10000; round++) {
+		for (size_t i = 0; i < sizeof noise; i++) {
+			state = state * 1664525u + 1013904223u;
+			noise[i] = (unsigned char)(state >> 24);
+		}
+		taken += detect(noise, sizeof noise);
+	}
+	CHECK_EQ_INT(taken, 0, "10000 buffers of random bytes are not taken for %s", format);
+}
+
 #endif
