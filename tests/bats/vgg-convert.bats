@@ -113,6 +113,11 @@ Try 'vgg-convert --help' for more information."
 	cmp "$OUT" "$BATS_TEST_TMPDIR/good"
 	run -1 vgg-convert --arch vgg11 "$C/vgg11.zip.pth" -o "$BATS_TEST_TMPDIR/new.safetensors"
 	[ ! -e "$BATS_TEST_TMPDIR/new.safetensors" ]
+	# a count that differs: the first tensor left over, or the first layer left without
+	run -1 --separate-stderr vgg-convert -a 'input 16x16 conv3-4 maxpool conv3-8 maxpool' "$CAFFE/v2.caffemodel" -o "$OUT"
+	assert_equal "$stderr" "vgg-convert: '$CAFFE/v2.caffemodel': tensor 'fc6.weight' is left over: 4 weight layers found, the config has 2"
+	run -1 --separate-stderr vgg-convert -a 'input 16x16 conv3-4 maxpool conv3-8 maxpool FC-16 FC-10 FC-10' "$CAFFE/v2.caffemodel" -o "$OUT"
+	assert_equal "$stderr" "vgg-convert: '$CAFFE/v2.caffemodel': no weights for fc5: 4 weight layers found, the config has more"
 }
 
 @test "not a weights file, a missing file, a damaged file: one line, exit 1, no output" {
@@ -258,6 +263,17 @@ Try 'vgg-convert --help' for more information."
 	run -0 vgg-convert --fold-bn "$W" -o "$OUT"
 	run -0 error_of "$OUT" "$D/input.npy" "$D/darknet.fc4.npy" fc4
 	below "$output" 1e-4
+	python3 -c '
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + n])
+header["__metadata__"]["vgg.bn_eps"] = "-1"
+text = json.dumps(header).encode()
+text += b" " * (-len(text) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(text)) + text + data[8 + n:])' "$W" "$BATS_TEST_TMPDIR/bad-eps.safetensors"
+	run -1 --separate-stderr vgg-convert "$BATS_TEST_TMPDIR/bad-eps.safetensors" -o "$OUT"
+	assert_equal "$stderr" "vgg-convert: '$BATS_TEST_TMPDIR/bad-eps.safetensors': vgg.bn_eps '-1' is not a number of 0 or more"
 	local f
 	for f in "$W" "$D/v2.weights"; do
 		run -0 vgg-convert --to pytorch --arch "$D/net.cfg" "$f" -o "$BATS_TEST_TMPDIR/darknet.pth"
