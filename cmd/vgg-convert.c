@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -120,10 +121,38 @@ static void parse_options(int argc, char **argv, struct options *o)
 
 /* ---- The input, whole ---- */
 
+/*
+ * How the input's batch norm divides x - mean: by sqrt(var + eps), as PyTorch and our
+ * files do, or by sqrt(var) + eps, as Darknet does with eps 1e-6 (its normalize_cpu).
+ */
+struct bn_rule {
+	const char *eps_text;         /* eps as the input gives it */
+	double eps;
+	int darknet;
+};
+
 struct input {
 	void *data;
 	size_t size;
 	int mapped;   /* else malloc'd: stdin */
+};
+
+enum format { FORMAT_PYTORCH, FORMAT_CAFFE, FORMAT_DARKNET, FORMAT_SAFETENSORS, FORMAT_OURS };
+static const char *const FORMAT_NAMES[] = {"pytorch", "caffe", "darknet", "safetensors",
+                                           "vgg weights"};
+
+/* The input read: its tensors, and what it says of its network. */
+struct source {
+	enum format format;
+	struct input in;
+	vgg_weights *weights;         /* a safetensors input, mapped by the library */
+	vgg_tensor_set *set;          /* may point into `in` or `weights` */
+	char *config;                 /* the network as ours, Darknet's --arch or a prototxt
+	                                 give it, else NULL */
+	int pool_ceil;                /* our file's vgg.pool_round */
+	struct bn_rule bn;
+	char **proto_names;           /* the prototxt's weight layers, in order */
+	size_t proto_count;
 };
 
 /* A file mapped, or stdin read whole: a pipe cannot be mapped, and the zip form of a .pth
@@ -161,44 +190,169 @@ static void release_input(struct input *in)
 	in->size = 0;
 }
 
-/* A safetensors file as a tensor set, its names kept; *config gets a vgg weights file's
- * vgg.config (else NULL) and *ceil its pooling.  Stdin's bytes are handed over. */
-static vgg_tensor_set *read_safetensors(const char *path, struct input *in, char **config,
-                                        int *ceil)
+/* A text file (labels, a prototxt, WordNet ids) as a string. */
+static char *read_text(const char *path)
 {
-	vgg_weights *w;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		cli_fail("cannot open '%s': %s", path, strerror(errno));
+	size_t len = 0, cap = 1 << 16;
+	char *text = malloc(cap);
+	for (;;) {
+		if (!text)
+			cli_fail("out of memory");
+		len += fread(text + len, 1, cap - len - 1, f);
+		if (len < cap - 1)
+			break;
+		if (cap > (1u << 26))
+			cli_fail("'%s': too large for a text file (over 64 MiB)", path);
+		text = realloc(text, cap *= 2);
+	}
+	fclose(f);
+	text[len] = 0;
+	return text;
+}
+
+/* Maps the pages of bytes [p, p + n) of a mapped input at once, now that they are known to
+ * be weights: the output is written from them, and faulting them in one by one during the
+ * writes costs more than the copy.  Before Linux 5.14 they are faulted in as they come. */
+static void prefault(const void *p, size_t n)
+{
+#ifdef MADV_POPULATE_READ
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), start = (uintptr_t)p / page * page;
+	if (n)
+		madvise((void *)start, n + ((uintptr_t)p - start), MADV_POPULATE_READ);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
+/* A safetensors file, its names kept: ours (with vgg.config) or a hub's. */
+static void read_safetensors(const char *path, struct source *src)
+{
 	vgg_error err;
+	struct input *in = &src->in;
 	int rc;
 	if (in->mapped) {
-		rc = vgg_weights_open(path, &w, &err);
+		rc = vgg_weights_open(path, &src->weights, &err);
 	} else {
-		rc = vgg_weights_from_memory(in->data, in->size, path, &w, &err);
+		/* Stdin's bytes are handed over to the weights. */
+		rc = vgg_weights_from_memory(in->data, in->size, path, &src->weights, &err);
 		in->data = NULL;
 		in->size = 0;
 	}
 	if (rc)
 		cli_fail("%s", err.msg);
+	const vgg_weights *w = src->weights;
 	const char *text = vgg_weights_meta(w, "vgg.config");
 	const char *round = vgg_weights_meta(w, "vgg.pool_round");
-	if (text && !(*config = strdup(text)))
+	const char *eps = vgg_weights_meta(w, "vgg.bn_eps");
+	if (text && !(src->config = strdup(text)))
 		cli_fail("out of memory");
-	*ceil = round && strcmp(round, "ceil") == 0;
-	vgg_tensor_set *set = vgg_tensor_set_new();
-	if (!set)
+	src->format = text ? FORMAT_OURS : FORMAT_SAFETENSORS;
+	src->pool_ceil = round && strcmp(round, "ceil") == 0;
+	if (eps) {
+		char *end;
+		src->bn.eps = strtod(eps, &end);
+		if (end == eps || *end || !(src->bn.eps >= 0))
+			cli_fail("'%s': vgg.bn_eps '%.40s' is not a number of 0 or more", path, eps);
+		src->bn.eps_text = eps;
+	}
+	if (!(src->set = vgg_tensor_set_new()))
 		cli_fail("out of memory");
+	const unsigned char *first = NULL, *end = NULL;
 	for (size_t i = 0; i < vgg_weights_count(w); i++) {
 		const vgg_tensor_info *t = vgg_weights_tensor(w, i);
+		const unsigned char *p = t->data;
+		first = !first || p < first ? p : first;
+		end = p + t->nbytes > end ? p + t->nbytes : end;
+	}
+	prefault(first, (size_t)(end - first));
+	for (size_t i = 0; i < vgg_weights_count(w); i++) {
+		const vgg_tensor_info *t = vgg_weights_tensor(w, i);
+		float *data = NULL;
 		if (!vgg_dtype_is_float(t->dtype))
 			continue;
-		float *data = malloc(t->numel ? (size_t)t->numel * sizeof *data : 1);
-		if (!data)
-			cli_fail("out of memory reading '%s'", path);
-		vgg_tensor_to_float(t, data);
-		if (vgg_tensor_set_add(set, t->name, t->ndim, t->shape, data, &err))
+		if (t->dtype != VGG_DTYPE_F32) {
+			if (!(data = malloc(t->numel ? (size_t)t->numel * sizeof *data : 1)))
+				cli_fail("out of memory reading '%s'", path);
+			vgg_tensor_to_float(t, data);
+		}
+		if (data ? vgg_tensor_set_add(src->set, t->name, t->ndim, t->shape, data, &err)
+		         : vgg_tensor_set_borrow(src->set, t->name, t->ndim, t->shape, t->data, &err))
 			cli_fail("'%s': %s", path, err.msg);
 	}
-	vgg_weights_free(w);
-	return set;
+}
+
+/* The input, its format told by its content. */
+static void read_source(const struct options *o, struct source *src)
+{
+	vgg_error err;
+	struct input *in = &src->in;
+	src->bn = (struct bn_rule){"1e-5", 1e-5, 0};
+	read_input(o->input, in);
+	if (cli_data_kind(in->data, in->size) == CLI_FILE_WEIGHTS) {
+		read_safetensors(o->input, src);
+		return;
+	}
+	if (vgg_torch_detect(in->data, in->size)) {
+		src->format = FORMAT_PYTORCH;
+		if (vgg_torch_read(in->data, in->size, o->input, &src->set, &err))
+			cli_fail("%s", err.msg);
+	} else if (vgg_caffe_detect(in->data, in->size)) {
+		src->format = FORMAT_CAFFE;
+		if (vgg_caffe_read(in->data, in->size, o->input, &src->set, &err))
+			cli_fail("%s", err.msg);
+	} else if (vgg_darknet_detect(in->data, in->size)) {
+		/* Darknet names nothing: the layers come from --arch, in order. */
+		vgg_config *arch;
+		src->format = FORMAT_DARKNET;
+		src->bn = (struct bn_rule){"1e-6", 1e-6, 1};
+		if (!o->arch)
+			cli_fail("'%s': Darknet weights hold no layout: give --arch (such as vgg16)",
+			         o->input);
+		if (vgg_config_load(o->arch, &arch, &err))
+			cli_fail("--arch: %s", err.msg);
+		if (vgg_darknet_read(in->data, in->size, o->input, arch, &src->set, &err))
+			cli_fail("%s", err.msg);
+		if (!(src->config = vgg_config_to_text(arch)))
+			cli_fail("out of memory");
+		vgg_config_free(arch);
+	} else {
+		cli_fail("'%s': not a PyTorch, Caffe, Darknet or safetensors weights file", o->input);
+	}
+	prefault(in->data, in->size);
+}
+
+/* The options that go with one input format only, and what they bring. */
+static void apply_format_options(const struct options *o, struct source *src)
+{
+	vgg_error err;
+	if (o->darknet_labels && src->format != FORMAT_DARKNET)
+		cli_usage_error("--darknet-labels goes with Darknet weights");
+	if (o->prototxt && src->format != FORMAT_CAFFE)
+		cli_usage_error("--prototxt goes with Caffe weights");
+	if (o->mean && src->format != FORMAT_CAFFE)
+		cli_usage_error("--mean goes with Caffe weights");
+	if (o->prototxt) {
+		char *text = read_text(o->prototxt);
+		if (vgg_caffe_prototxt(text, o->prototxt, &src->config, &src->proto_names,
+		                       &src->proto_count, &err))
+			cli_fail("%s", err.msg);
+		free(text);
+	}
+	if (o->darknet_labels) {
+		char *wnids = read_text(o->darknet_labels), last[32] = "";
+		for (size_t i = 0; i < vgg_tensor_set_count(src->set); i++) {
+			const char *n = vgg_tensor_set_at(src->set, i)->name;
+			if (strncmp(n, "fc", 2) == 0 && strlen(n) < sizeof last)
+				snprintf(last, sizeof last, "%.*s", (int)strcspn(n, "."), n);
+		}
+		if (vgg_darknet_permute_classes(src->set, last, wnids, &err))
+			cli_fail("'%s': %s", o->darknet_labels, err.msg);
+		free(wnids);
+	}
 }
 
 /* ---- From foreign names to ours ---- */
@@ -214,8 +368,6 @@ struct found {
 struct found_net {
 	struct found layers[MAX_LAYERS];
 	int count;
-	const char *format;           /* "pytorch", "caffe", "safetensors" */
-	int caffe;
 };
 
 static const vgg_set_tensor *find(const vgg_tensor_set *set, const char *fmt, const char *a,
@@ -369,6 +521,9 @@ static char *infer_config(const struct found_net *net, const char *input)
 			continue;
 		}
 		const vgg_set_tensor *w = l->weight;
+		if (w->ndim != 4)
+			cli_fail("'%s': tensor '%s' has %d dims: a conv's weights have 4 [O,C,K,K]",
+			         input, w->name, w->ndim);
 		if (w->shape[2] != w->shape[3] || w->shape[2] % 2 == 0)
 			cli_fail("'%s': tensor '%s' is a %lldx%lld kernel: VGG convs are square and odd",
 			         input, w->name, (long long)w->shape[2], (long long)w->shape[3]);
@@ -443,6 +598,47 @@ static const char *known_name(const char *text)
 
 /* ---- Writing ---- */
 
+static double bn_denominator(struct bn_rule bn, double var)
+{
+	return bn.darknet ? sqrt(var) + bn.eps : sqrt(var + bn.eps);
+}
+
+/* The eps of the output's batch norm: torchvision's fixed 1e-5 in a .pth and, lacking a
+ * place to say otherwise, in .npy files; in our files the input's, or for Darknet's rule
+ * 0, which makes its denominators exact. */
+static struct bn_rule output_bn(struct bn_rule in, enum target to)
+{
+	if (to != TO_WEIGHTS)
+		return (struct bn_rule){"1e-5", 1e-5, 0};
+	return in.darknet ? (struct bn_rule){"0", 0, 0} : in;
+}
+
+/* A new tensor of `keep`, for the writer to take from. */
+static const vgg_set_tensor *keep_tensor(vgg_tensor_set *keep, const char *name, int ndim,
+                                         const int64_t *shape, float *data)
+{
+	vgg_error err;
+	if (vgg_tensor_set_add(keep, name, ndim, shape, data, &err))
+		cli_fail("%s", err.msg);
+	return vgg_tensor_set_at(keep, vgg_tensor_set_count(keep) - 1);
+}
+
+/* The variances under `out`'s rule that give the denominators `in`'s gives `var`.  With
+ * torchvision's eps of 1e-5, Darknet's smallest variances become negative: var + eps is
+ * still their squared denominator, to float32's precision of numbers near 1e-5. */
+static float *convert_variance(const vgg_set_tensor *var, struct bn_rule in,
+                               struct bn_rule out)
+{
+	float *v = malloc((size_t)var->numel * sizeof *v);
+	if (!v)
+		cli_fail("out of memory");
+	for (uint64_t c = 0; c < var->numel; c++) {
+		double d = bn_denominator(in, var->data[c]);
+		v[c] = (float)(d * d - out.eps);
+	}
+	return v;
+}
+
 static void add_tensor(vgg_weights_writer *wr, const char *name, const vgg_set_tensor *t,
                        int ndim, const int64_t *shape, const char *input)
 {
@@ -451,10 +647,32 @@ static void add_tensor(vgg_weights_writer *wr, const char *name, const vgg_set_t
 		cli_fail("'%s': %s", input, err.msg);
 }
 
-static const vgg_set_tensor *need(const vgg_set_tensor *t, const char *what, const char *input)
+static void dims_text(char *buf, size_t size, int ndim, const int64_t *dims)
 {
+	size_t n = (size_t)snprintf(buf, size, "[");
+	for (int i = 0; i < ndim && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? "," : "", (long long)dims[i]);
+	if (n < size)
+		snprintf(buf + n, size - n, "]");
+}
+
+/* Tensor `t`, which `layer` needs as `what` with dims `dims` (or `alt`, when alt_ndim is not
+ * 0); a missing one, or one of other dims, is an error that names it. */
+static const vgg_set_tensor *need(const vgg_set_tensor *t, const char *what, const char *layer,
+                                  int ndim, const int64_t *dims, int alt_ndim,
+                                  const int64_t *alt, const char *input)
+{
+	char want[128], got[128];
 	if (!t)
-		cli_fail("'%s': no %s", input, what);
+		cli_fail("'%s': no %s for %s", input, what, layer);
+	int fits = t->ndim == ndim && memcmp(t->shape, dims, (size_t)ndim * sizeof *dims) == 0;
+	fits |= alt_ndim && t->ndim == alt_ndim &&
+	        memcmp(t->shape, alt, (size_t)alt_ndim * sizeof *alt) == 0;
+	if (!fits) {
+		dims_text(got, sizeof got, t->ndim, t->shape);
+		dims_text(want, sizeof want, ndim, dims);
+		cli_fail("'%s': tensor '%s' is %s, %s needs %s", input, t->name, got, layer, want);
+	}
 	return t;
 }
 
@@ -463,8 +681,8 @@ static const vgg_set_tensor *need(const vgg_set_tensor *t, const char *what, con
  * `cfg` names them, or torchvision's, whose `features` index counts conv, batch norm, ReLU
  * and pool modules and whose classifier puts ReLU and dropout between the FC layers.
  */
-static void add_weights(vgg_weights_writer *wr, const struct found_net *net, vgg_config *cfg,
-                        const struct options *o, vgg_tensor_set *keep)
+static void add_weights(vgg_weights_writer *wr, const struct found_net *net, struct bn_rule bn_in,
+                        vgg_config *cfg, const struct options *o, vgg_tensor_set *keep)
 {
 	vgg_layout *lay;
 	vgg_error err;
@@ -490,92 +708,66 @@ static void add_weights(vgg_weights_writer *wr, const struct found_net *net, vgg
 			snprintf(prefix, sizeof prefix, "classifier.%d", 3 * fc++);
 		}
 		if (k == net->count)
-			cli_fail("'%s': the config has more weight layers than the %d found", o->input,
-			         net->count);
+			cli_fail("'%s': no weights for %s: %d weight layers found, the config has more",
+			         o->input, info->name, net->count);
 		const struct found *l = &net->layers[k++];
 		char name[64], what[96];
 		uint64_t fan_in = (uint64_t)info->in_c * (uint64_t)info->kernel[0] *
 		                  (uint64_t)info->kernel[1];
 		int64_t conv_shape[4] = {info->out_c, info->in_c, info->kernel[0], info->kernel[1]};
 		int64_t fc_shape[2] = {info->out_c, (int64_t)fan_in}, bias_shape[1] = {info->out_c};
-		if (l->weight->numel != fan_in * (uint64_t)info->out_c)
-			cli_fail("'%s': tensor '%s' has %llu values, %s needs %llu", o->input,
-			         l->weight->name, (unsigned long long)l->weight->numel, info->name,
-			         (unsigned long long)(fan_in * (uint64_t)info->out_c));
-		snprintf(what, sizeof what, "bias for %s", info->name);
-		const vgg_set_tensor *b = need(l->bias, what, o->input);
-		if (b->numel != (uint64_t)info->out_c)
-			cli_fail("'%s': tensor '%s' has %llu values, %s needs %d", o->input, b->name,
-			         (unsigned long long)b->numel, info->name, info->out_c);
+		/* FC weights come flat, or as the conv they are in dense evaluation (timm's fc6). */
+		const vgg_set_tensor *w = info->kind == VGG_LAYER_FC
+			? need(l->weight, "weights", info->name, 2, fc_shape, 4, conv_shape, o->input)
+			: need(l->weight, "weights", info->name, 4, conv_shape, 0, NULL, o->input);
+		const vgg_set_tensor *b = need(l->bias, "bias", info->name, 1, bias_shape, 0, NULL,
+		                               o->input);
+		const vgg_set_tensor *bn[4] = {0};
+		for (int p = 0; info->batch_norm && p < 4; p++) {
+			snprintf(what, sizeof what, "batch norm %s", BN_PARTS[p]);
+			bn[p] = need(l->bn[p], what, info->name, 1, bias_shape, 0, NULL, o->input);
+		}
 		if (info->batch_norm && o->fold_bn) {
-			/* Fold into copies: w' = w * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps) + beta. */
-			float *w = malloc((size_t)l->weight->numel * sizeof *w);
-			float *bb = malloc((size_t)info->out_c * sizeof *bb);
-			if (!w || !bb)
+			/* w' = w * g / d, b' = (b - m) * g / d + beta, with d the input's denominator. */
+			float *fw = malloc((size_t)w->numel * sizeof *fw);
+			float *fb = malloc((size_t)info->out_c * sizeof *fb);
+			if (!fw || !fb)
 				cli_fail("out of memory");
 			for (int c = 0; c < info->out_c; c++) {
-				double s = l->bn[0]->data[c] / sqrt(l->bn[3]->data[c] + 1e-5);
+				double s = bn[0]->data[c] / bn_denominator(bn_in, bn[3]->data[c]);
 				for (uint64_t j = 0; j < fan_in; j++)
-					w[(uint64_t)c * fan_in + j] = (float)(l->weight->data[(uint64_t)c * fan_in + j] * s);
-				bb[c] = (float)((b->data[c] - l->bn[2]->data[c]) * s + l->bn[1]->data[c]);
+					fw[(uint64_t)c * fan_in + j] = (float)(w->data[(uint64_t)c * fan_in + j] * s);
+				fb[c] = (float)((b->data[c] - bn[2]->data[c]) * s + bn[1]->data[c]);
 			}
 			snprintf(name, sizeof name, "%s.folded.weight", info->name);
-			if (vgg_tensor_set_add(keep, name, 4, conv_shape, w, &err))
-				cli_fail("%s", err.msg);
+			w = keep_tensor(keep, name, 4, conv_shape, fw);
 			snprintf(name, sizeof name, "%s.folded.bias", info->name);
-			if (vgg_tensor_set_add(keep, name, 1, bias_shape, bb, &err))
-				cli_fail("%s", err.msg);
-			snprintf(name, sizeof name, "%s.weight", prefix);
-			add_tensor(wr, name, vgg_tensor_set_at(keep, vgg_tensor_set_count(keep) - 2), 4,
-			           conv_shape, o->input);
-			snprintf(name, sizeof name, "%s.bias", prefix);
-			add_tensor(wr, name, vgg_tensor_set_at(keep, vgg_tensor_set_count(keep) - 1), 1,
-			           bias_shape, o->input);
-			continue;
+			b = keep_tensor(keep, name, 1, bias_shape, fb);
 		}
 		snprintf(name, sizeof name, "%s.weight", prefix);
 		if (info->kind == VGG_LAYER_FC)
-			add_tensor(wr, name, l->weight, 2, fc_shape, o->input);
+			add_tensor(wr, name, w, 2, fc_shape, o->input);
 		else
-			add_tensor(wr, name, l->weight, 4, conv_shape, o->input);
+			add_tensor(wr, name, w, 4, conv_shape, o->input);
 		snprintf(name, sizeof name, "%s.bias", prefix);
 		add_tensor(wr, name, b, 1, bias_shape, o->input);
-		for (int p = 0; info->batch_norm && p < 4; p++) {
-			snprintf(what, sizeof what, "batch norm %s for %s", BN_PARTS[p], info->name);
-			const vgg_set_tensor *t = need(l->bn[p], what, o->input);
-			if (t->numel != (uint64_t)info->out_c)
-				cli_fail("'%s': tensor '%s' has %llu values, %s needs %d", o->input, t->name,
-				         (unsigned long long)t->numel, info->name, info->out_c);
+		if (!keep_bn)
+			continue;
+		struct bn_rule out = output_bn(bn_in, o->to);
+		if (bn_in.darknet || out.eps != bn_in.eps) {
+			snprintf(name, sizeof name, "%s.converted.running_var", info->name);
+			bn[3] = keep_tensor(keep, name, 1, bias_shape,
+			                    convert_variance(bn[3], bn_in, out));
+		}
+		for (int p = 0; p < 4; p++) {
 			snprintf(name, sizeof name, "%s.%s", bn_prefix, BN_PARTS[p]);
-			add_tensor(wr, name, t, 1, bias_shape, o->input);
+			add_tensor(wr, name, bn[p], 1, bias_shape, o->input);
 		}
 	}
 	if (k != net->count)
-		cli_fail("'%s': %d weight layers found, the config has %d", o->input, net->count, k);
+		cli_fail("'%s': tensor '%s' is left over: %d weight layers found, the config has %d",
+		         o->input, net->layers[k].weight->name, net->count, k);
 	vgg_layout_free(lay);
-}
-
-/* A text file (labels, a prototxt, WordNet ids) as a string. */
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		cli_fail("cannot open '%s': %s", path, strerror(errno));
-	size_t len = 0, cap = 1 << 16;
-	char *text = malloc(cap);
-	for (;;) {
-		if (!text)
-			cli_fail("out of memory");
-		len += fread(text + len, 1, cap - len - 1, f);
-		if (len < cap - 1)
-			break;
-		if (cap > (1u << 26))
-			cli_fail("'%s': too large for a text file (over 64 MiB)", path);
-		text = realloc(text, cap *= 2);
-	}
-	fclose(f);
-	text[len] = 0;
-	return text;
 }
 
 /* A temporary name beside `path`, reserved on disk; for stdout ('-'), in $TMPDIR. */
@@ -665,12 +857,12 @@ static void write_pytorch(vgg_weights_writer *wr, const struct options *o)
 	}
 	read_input(tmp, &back);
 	int rc = vgg_torch_read(back.data, back.size, tmp, &set, &err);
+	vgg_tensor_set_free(set);
 	release_input(&back);
 	if (rc) {
 		unlink(tmp);
 		cli_fail("'%s' does not read back: %s", o->output, err.msg);
 	}
-	vgg_tensor_set_free(set);
 	replace(tmp, o->output);
 }
 
@@ -681,154 +873,149 @@ static void set_meta(vgg_weights_writer *wr, const char *key, const char *value)
 		cli_fail("%s", err.msg);
 }
 
-int main(int argc, char **argv)
+/* The conv and FC layers of the input: by a prototxt's names, Caffe's (which are ours and
+ * those the Darknet reader gives), or torchvision's and timm's. */
+static void find_layers(const struct options *o, const struct source *src,
+                        struct found_net *net)
 {
-	struct options o = {0};
-	struct input in = {0};
-	struct found_net net = {0};
-	vgg_tensor_set *set = NULL;
+	vgg_config *proto;
 	vgg_error err;
-	cli_prog = "vgg-convert";
-	parse_options(argc, argv, &o);
-	read_input(o.input, &in);
-	enum cli_file_kind kind = cli_data_kind(in.data, in.size);
-	char *own_config = NULL;
-	int own_ceil = 0, inferred_said = 0, darknet = 0;
-	if (kind == CLI_FILE_WEIGHTS) {
-		set = read_safetensors(o.input, &in, &own_config, &own_ceil);
-		net.format = own_config ? "vgg weights" : "safetensors";
-		net.caffe = own_config != NULL;
-	} else if (vgg_torch_detect(in.data, in.size)) {
-		if (vgg_torch_read(in.data, in.size, o.input, &set, &err))
-			cli_fail("%s", err.msg);
-		net.format = "pytorch";
-	} else if (vgg_caffe_detect(in.data, in.size)) {
-		if (vgg_caffe_read(in.data, in.size, o.input, &set, &err))
-			cli_fail("%s", err.msg);
-		net.format = "caffe";
-		net.caffe = 1;
-	} else if (vgg_darknet_detect(in.data, in.size)) {
-		/* Darknet names nothing: the layers come from --arch, in order. */
-		vgg_config *arch;
-		if (!o.arch)
-			cli_fail("'%s': Darknet weights hold no layout: give --arch (such as vgg16)",
-			         o.input);
-		if (vgg_config_load(o.arch, &arch, &err))
-			cli_fail("--arch: %s", err.msg);
-		if (vgg_darknet_read(in.data, in.size, o.input, arch, &set, &err))
-			cli_fail("%s", err.msg);
-		if (!(own_config = vgg_config_to_text(arch)))
-			cli_fail("out of memory");
-		vgg_config_free(arch);
-		net.format = "darknet";
-		net.caffe = 1;
-		darknet = 1;
-	} else {
-		cli_fail("'%s': not a PyTorch, Caffe, Darknet or safetensors weights file", o.input);
-	}
-	if (o.darknet_labels && !darknet)
-		cli_usage_error("--darknet-labels goes with Darknet weights");
-	if (o.prototxt && strcmp(net.format, "caffe") != 0)
-		cli_usage_error("--prototxt goes with Caffe weights");
-	char **proto_names = NULL;
-	size_t proto_count = 0;
-	if (o.prototxt) {
-		char *text = read_text(o.prototxt);
-		if (vgg_caffe_prototxt(text, o.prototxt, &own_config, &proto_names, &proto_count,
-		                       &err))
-			cli_fail("%s", err.msg);
-		free(text);
-	}
-	release_input(&in);
-	if (o.darknet_labels) {
-		char *wnids = read_text(o.darknet_labels), last[32] = "";
-		for (size_t i = 0; i < vgg_tensor_set_count(set); i++) {
-			const char *n = vgg_tensor_set_at(set, i)->name;
-			if (strncmp(n, "fc", 2) == 0 && strlen(n) < sizeof last)
-				snprintf(last, sizeof last, "%.*s", (int)strcspn(n, "."), n);
-		}
-		if (vgg_darknet_permute_classes(set, last, wnids, &err))
-			cli_fail("'%s': %s", o.darknet_labels, err.msg);
-		free(wnids);
-	}
-	if (proto_names) {
-		vgg_config *proto;
-		if (vgg_config_parse(own_config, o.prototxt, &proto, &err))
-			cli_fail("'%s': %s", o.prototxt, err.msg);
-		map_named(set, proto_names, proto_count, proto, o.input, &net);
+	if (src->proto_names) {
+		if (vgg_config_parse(src->config, o->prototxt, &proto, &err))
+			cli_fail("'%s': %s", o->prototxt, err.msg);
+		map_named(src->set, src->proto_names, src->proto_count, proto, o->input, net);
 		vgg_config_free(proto);
-		for (size_t i = 0; i < proto_count; i++)
-			free(proto_names[i]);
-		free(proto_names);
-	} else if (net.caffe) {
-		map_caffe(set, o.input, &net);
+	} else if (src->format == FORMAT_CAFFE || src->format == FORMAT_DARKNET ||
+	           src->format == FORMAT_OURS) {
+		map_caffe(src->set, o->input, net);
 	} else {
-		map_torchvision(set, o.input, &net);
+		map_torchvision(src->set, o->input, net);
 	}
+}
 
-	char *inferred = own_config ? own_config : infer_config(&net, o.input);
+/*
+ * The network: the one the input gives (ours, Darknet's --arch, a prototxt's), else
+ * --arch's with as many classes as the weights have, else the one the tensors describe.
+ * *name gets its built-in name or NULL, *inferred whether the tensors told it.
+ */
+static vgg_config *choose_config(const struct options *o, const struct source *src,
+                                 const struct found_net *net, const char **name,
+                                 int *inferred)
+{
 	vgg_config *cfg;
-	const char *name = known_name(inferred);
-	if (own_config && (!o.arch || darknet)) {
-		if (vgg_config_parse(own_config, "vgg.config", &cfg, &err))
-			cli_fail("'%s': %s", o.input, err.msg);
-		vgg_config_set_pool_ceil(cfg, own_ceil);
-	} else if (o.arch) {
-		if (vgg_config_load(o.arch, &cfg, &err))
+	vgg_error err;
+	*inferred = 0;
+	if (src->config && (!o->arch || src->format == FORMAT_DARKNET)) {
+		if (vgg_config_parse(src->config, "vgg.config", &cfg, &err))
+			cli_fail("'%s': %s", o->input, err.msg);
+		*name = known_name(src->config);
+	} else if (o->arch) {
+		if (vgg_config_load(o->arch, &cfg, &err))
 			cli_fail("--arch: %s", err.msg);
-		int classes = net.count && net.layers[net.count - 1].fc
-		              ? (int)net.layers[net.count - 1].weight->shape[0] : 0;
+		const struct found *last = net->count ? &net->layers[net->count - 1] : NULL;
+		int classes = last && last->fc ? (int)last->weight->shape[0] : 0;
 		if (classes && vgg_config_classes(cfg) && vgg_config_set_classes(cfg, classes, &err))
 			cli_fail("--arch: %s", err.msg);
-		name = vgg_config_name(cfg);
+		*name = vgg_config_name(cfg);
 	} else {
-		if (vgg_config_parse(inferred, "inferred", &cfg, &err))
-			cli_fail("'%s': the tensors describe no valid network: %s", o.input, err.msg);
-		inferred_said = 1;
+		char *text = infer_config(net, o->input);
+		if (vgg_config_parse(text, "inferred", &cfg, &err))
+			cli_fail("'%s': the tensors describe no valid network: %s", o->input, err.msg);
+		*name = known_name(text);
+		*inferred = 1;
+		free(text);
 	}
 	/* Caffe and Darknet round pooled sizes up; PyTorch, down. */
-	int pool_ceil = own_ceil || darknet || strcmp(net.format, "caffe") == 0;
-	vgg_config_set_pool_ceil(cfg, pool_ceil);
-	vgg_weights_writer *wr = vgg_weights_writer_new();
-	vgg_tensor_set *keep = vgg_tensor_set_new();
-	if (!wr || !keep)
-		cli_fail("out of memory");
-	add_weights(wr, &net, cfg, &o, keep);
+	vgg_config_set_pool_ceil(cfg, src->pool_ceil || src->format == FORMAT_CAFFE ||
+	                              src->format == FORMAT_DARKNET);
+	return cfg;
+}
 
+/* Keys of our metadata that a conversion writes anew rather than keeps from its input. */
+static int written_anew(const char *key, const struct options *o)
+{
+	static const char *const keys[] = {"vgg.config", "vgg.name", "vgg.source",
+	                                   "vgg.pool_round", "vgg.bn_eps"};
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+		if (strcmp(key, keys[i]) == 0)
+			return 1;
+	return o->labels && (strcmp(key, "vgg.labels") == 0 || strcmp(key, "vgg.label_list") == 0);
+}
+
+/* The output's metadata: the network, where it came from, and the input's preprocessing
+ * and labels; our own file as input keeps what it says of itself. */
+static void set_metadata(vgg_weights_writer *wr, const struct options *o,
+                         const struct source *src, const vgg_config *cfg, const char *name)
+{
+	int have_labels = 0;
+	for (size_t i = 0; src->format == FORMAT_OURS && i < vgg_weights_meta_count(src->weights);
+	     i++) {
+		const char *key, *value;
+		vgg_weights_meta_at(src->weights, i, &key, &value);
+		if (!written_anew(key, o))
+			set_meta(wr, key, value);
+		have_labels |= strcmp(key, "vgg.labels") == 0 || strcmp(key, "vgg.label_list") == 0;
+	}
 	char *text = vgg_config_to_text(cfg);
 	if (!text)
 		cli_fail("out of memory");
+	if (strstr(text, " BN") && !o->fold_bn)
+		set_meta(wr, "vgg.bn_eps", output_bn(src->bn, o->to).eps_text);
 	/* Folded batch norm leaves plain convs, and the config must say so. */
-	if (o.fold_bn)
+	if (o->fold_bn)
 		for (char *p = text; (p = strstr(p, " BN")); )
 			memmove(p, p + 3, strlen(p + 3) + 1);
 	set_meta(wr, "vgg.config", text);
+	free(text);
 	set_meta(wr, "vgg.name", name ? name : "custom");
 	char source[600];
 	snprintf(source, sizeof source, "vgg-convert %s from %s (%s)", VGG_VERSION,
-	         strcmp(o.input, "-") == 0 ? "standard input" : o.input, net.format);
+	         strcmp(o->input, "-") == 0 ? "standard input" : o->input,
+	         FORMAT_NAMES[src->format]);
 	set_meta(wr, "vgg.source", source);
-	if (strcmp(net.format, "caffe") == 0) {
+	if (src->format == FORMAT_CAFFE) {
 		set_meta(wr, "vgg.order", "BGR");
 		set_meta(wr, "vgg.scale", "1");
-		set_meta(wr, "vgg.mean", o.mean ? o.mean : "103.939,116.779,123.68");
+		set_meta(wr, "vgg.mean", o->mean ? o->mean : "103.939,116.779,123.68");
 		set_meta(wr, "vgg.std", "1,1,1");
 		set_meta(wr, "vgg.resize_filter", "cv-linear");
 	}
-	if (pool_ceil)
+	if (vgg_config_pool_ceil(cfg))
 		set_meta(wr, "vgg.pool_round", "ceil");
-	if (darknet) {
+	if (src->format == FORMAT_DARKNET) {
 		/* Darknet's classifiers take RGB values scaled to 0..1, nothing subtracted. */
 		set_meta(wr, "vgg.mean", "0,0,0");
 		set_meta(wr, "vgg.std", "1,1,1");
 	}
-	char *labels = o.labels ? read_text(o.labels) : NULL;
+	char *labels = o->labels ? read_text(o->labels) : NULL;
 	if (labels)
 		set_meta(wr, "vgg.labels", labels);
-	else if (vgg_config_classes(cfg) == 1000)
+	else if (!have_labels && vgg_config_classes(cfg) == 1000)
 		set_meta(wr, "vgg.label_list", "imagenet");
 	free(labels);
-	free(text);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {0};
+	struct source src = {0};
+	struct found_net net = {0};
+	const char *name;
+	int inferred;
+	vgg_error err;
+	cli_prog = "vgg-convert";
+	parse_options(argc, argv, &o);
+	read_source(&o, &src);
+	apply_format_options(&o, &src);
+	find_layers(&o, &src, &net);
+	vgg_config *cfg = choose_config(&o, &src, &net, &name, &inferred);
+
+	vgg_weights_writer *wr = vgg_weights_writer_new();
+	vgg_tensor_set *keep = vgg_tensor_set_new();
+	if (!wr || !keep)
+		cli_fail("out of memory");
+	add_weights(wr, &net, src.bn, cfg, &o, keep);
+	set_metadata(wr, &o, &src, cfg, name);
 	if (o.to == TO_NPY) {
 		if (vgg_weights_writer_write_npy_dir(wr, o.output, &err))
 			cli_fail("%s", err.msg);
@@ -838,13 +1025,20 @@ int main(int argc, char **argv)
 		write_weights(wr, &o);
 	}
 	/* Said once the output is written, so that a failure's one line stands alone. */
-	if (inferred_said)
-		fprintf(stderr, "%s: '%s' (%s) holds %s\n", cli_prog, o.input, net.format,
-		        name ? name : "a custom VGG: see vgg-inspect of the output");
+	if (inferred)
+		fprintf(stderr, "%s: '%s' (%s) holds %s\n", cli_prog, o.input,
+		        FORMAT_NAMES[src.format], name ? name : "a custom VGG: see vgg-inspect of "
+		        "the output");
 	vgg_weights_writer_free(wr);
 	vgg_tensor_set_free(keep);
-	vgg_tensor_set_free(set);
 	vgg_config_free(cfg);
-	free(inferred);
+	/* The set points into the input, so the input goes last. */
+	vgg_tensor_set_free(src.set);
+	vgg_weights_free(src.weights);
+	release_input(&src.in);
+	for (size_t i = 0; i < src.proto_count; i++)
+		free(src.proto_names[i]);
+	free(src.proto_names);
+	free(src.config);
 	return 0;
 }

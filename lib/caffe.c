@@ -20,7 +20,6 @@
  * of values it holds, which the bytes holding them bound, so nothing is allocated for a
  * count the file does not back with data.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,17 +53,8 @@ struct layer {
 	vgg__pb_field blobs[2];
 };
 
-static int bad(struct reader *r, const char *fmt, ...) VGG__PRINTF(2, 3);
-
-static int bad(struct reader *r, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	return vgg__fail(r->err, VGG_EPARSE, "'%s': not a valid Caffe model: %s", r->file, what);
-}
+#define bad(r, ...) \
+	vgg__fail_file((r)->err, VGG_EPARSE, (r)->file, "not a valid Caffe model: ", __VA_ARGS__)
 
 static int pb_bad(struct reader *r, const vgg__pb_msg *m)
 {
@@ -149,16 +139,19 @@ static void copy_values(const vgg__pb_msg *blob, uint32_t number, int size, floa
 			dst += vgg__pb_fixed_floats(&g, size, dst);
 }
 
-/* One blob: its dims into ndim/shape and its values into *data (malloc'd). */
+/* One blob: its dims into ndim/shape and its values, as *packed, the float32 values of the
+ * file when one packed field holds them all (the usual case), or else in *data (malloc'd). */
 static int read_blob(struct reader *r, vgg__pb_msg *lm, const vgg__pb_field *f,
-                     const char *layer, int index, int *ndim, int64_t *shape, float **data)
+                     const char *layer, int index, int *ndim, int64_t *shape,
+                     const unsigned char **packed, float **data)
 {
 	vgg__pb_msg bm;
 	vgg__pb_field g;
 	int64_t legacy[4] = {1, 1, 1, 1};
-	int have_shape = 0, more, rc;
+	int have_shape = 0, more, rc, float_fields = 0;
 	uint64_t floats = 0, doubles = 0, numel = 1;
 	*ndim = 0;
+	*packed = NULL;
 	if (vgg__pb_enter(lm, f, &bm))
 		return pb_bad(r, lm);
 	const vgg__pb_msg start = bm;
@@ -177,6 +170,7 @@ static int read_blob(struct reader *r, vgg__pb_msg *lm, const vgg__pb_field *f,
 		case 5:
 			if (vgg__pb_fixed_count(&bm, &g, 4, &floats))
 				return pb_bad(r, &bm);
+			*packed = ++float_fields == 1 && g.wire == VGG__PB_LEN ? g.data : NULL;
 			break;
 		case 7:
 			have_shape = 1;
@@ -205,6 +199,10 @@ static int read_blob(struct reader *r, vgg__pb_msg *lm, const vgg__pb_field *f,
 		return bad(r, "layer '%.100s': blob %d holds %llu values, but its dims %s make %llu",
 		           layer, index, (unsigned long long)count, dims, (unsigned long long)numel);
 	}
+	if (doubles || float_fields != 1)
+		*packed = NULL;
+	if (*packed)
+		return VGG_OK;
 	if (count > SIZE_MAX / sizeof **data || !(*data = malloc(count ? count * sizeof **data : 1)))
 		return no_memory(r);
 	copy_values(&start, doubles ? 8 : 5, doubles ? 8 : 4, *data);
@@ -296,8 +294,10 @@ static int add_blobs(struct reader *r, vgg__pb_msg *lm, const struct layer *l)
 	for (size_t i = 0; i < l->blob_count; i++) {
 		int ndim, rc;
 		int64_t shape[VGG_MAX_DIMS];
+		const unsigned char *packed;
 		float *data = NULL;
-		if ((rc = read_blob(r, lm, &l->blobs[i], l->name, (int)i, &ndim, shape, &data)))
+		if ((rc = read_blob(r, lm, &l->blobs[i], l->name, (int)i, &ndim, shape, &packed,
+		                    &data)))
 			return rc;
 		trim_dims(l->kind, (int)i, &ndim, shape);
 		char *name = malloc(strlen(l->name) + strlen(suffix[i]) + 1);
@@ -311,7 +311,8 @@ static int add_blobs(struct reader *r, vgg__pb_msg *lm, const struct layer *l)
 			free(data);
 			return bad(r, "two layers are named '%.100s'", l->name);
 		}
-		rc = vgg_tensor_set_add(r->set, name, ndim, shape, data, r->err);
+		rc = packed ? vgg_tensor_set_borrow(r->set, name, ndim, shape, packed, r->err)
+		            : vgg_tensor_set_add(r->set, name, ndim, shape, data, r->err);
 		free(name);
 		/* Shapes and names are checked above, so only memory can run out here. */
 		if (rc)

@@ -20,7 +20,6 @@
  * A batch-normalised Darknet conv has no bias of its own; its `biases` are the batch norm's
  * shift.  They become LAYER.bn.bias, and LAYER.bias is zeros.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,17 +51,7 @@ struct part {
 	uint64_t count;
 };
 
-static int bad(struct reader *r, const char *fmt, ...) VGG__PRINTF(2, 3);
-
-static int bad(struct reader *r, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	return vgg__fail(r->err, VGG_EPARSE, "'%s': %s", r->file, what);
-}
+#define bad(r, ...) vgg__fail_file((r)->err, VGG_EPARSE, (r)->file, "", __VA_ARGS__)
 
 static int no_memory(struct reader *r)
 {
@@ -123,8 +112,9 @@ static uint64_t floats_needed(const vgg_layout *lay)
 	return total;
 }
 
-/* The next part's floats into *out (malloc'd), checked against what the file has left. */
-static int take(struct reader *r, const vgg_layer_info *l, const struct part *p, float **out)
+/* Where the next part's floats lie, checked against what the file has left. */
+static int take(struct reader *r, const vgg_layer_info *l, const struct part *p,
+                const unsigned char **out)
 {
 	if (p->count > r->left)
 		return bad(r, "it ends in layer '%s', whose %s need %llu floats where %llu remain; "
@@ -132,47 +122,46 @@ static int take(struct reader *r, const vgg_layer_info *l, const struct part *p,
 		           l->name, p->what, (unsigned long long)p->count,
 		           (unsigned long long)r->left, r->config,
 		           (unsigned long long)floats_needed(r->lay), (unsigned long long)r->total);
-	/* count <= left, and left floats are bytes in memory: the size fits size_t.  No part
-	 * is empty, as a config's widths are at least 1. */
-	float *v = malloc((size_t)p->count * sizeof *v);
-	if (!v)
-		return no_memory(r);
-	for (uint64_t i = 0; i < p->count; i++) {
-		uint32_t bits = le32(r->pos + 4 * i);
-		memcpy(&v[i], &bits, sizeof bits);
-	}
+	*out = r->pos;
 	r->pos += 4 * p->count;
 	r->left -= p->count;
-	*out = v;
 	return VGG_OK;
 }
 
-/* [rows][cols] into [cols][rows], replacing *m, a part just taken. */
-static int transpose(struct reader *r, float **m, uint64_t rows, uint64_t cols)
-{
-	float *t = malloc((size_t)(rows * cols) * sizeof *t);
-	if (!t)
-		return no_memory(r);
-	for (uint64_t i = 0; i < rows; i++)
-		for (uint64_t j = 0; j < cols; j++)
-			t[j * rows + i] = (*m)[i * cols + j];
-	free(*m);
-	*m = t;
-	return VGG_OK;
-}
-
-/* Adds LAYER.SUFFIX, taking *data (also on failure) and clearing it. */
+/* LAYER.SUFFIX: `bytes` of the file (borrowed), or else `owned` (malloc'd, taken also on
+ * failure). */
 static int add(struct reader *r, const vgg_layer_info *l, const char *suffix, int ndim,
-               const int64_t *shape, float **data)
+               const int64_t *shape, const unsigned char *bytes, float *owned)
 {
 	char name[128];
 	vgg_error e;
 	snprintf(name, sizeof name, "%s.%s", l->name, suffix);
-	int rc = vgg_tensor_set_add(r->set, name, ndim, shape, *data, &e);
-	*data = NULL;
+	int rc = bytes ? vgg_tensor_set_borrow(r->set, name, ndim, shape, bytes, &e)
+	               : vgg_tensor_set_add(r->set, name, ndim, shape, owned, &e);
 	if (rc == VGG_ENOMEM)
 		return no_memory(r);
 	return rc ? vgg__fail(r->err, rc, "reading '%s': %s", r->file, e.msg) : VGG_OK;
+}
+
+/* Stored [rows][cols], as float32 [cols][rows] into *out (malloc'd); in tiles, so that
+ * neither side is walked across a whole row of fc6 per value. */
+static int transpose(struct reader *r, const unsigned char *bytes, uint64_t rows,
+                     uint64_t cols, float **out)
+{
+	enum { TILE = 64 };
+	/* rows * cols floats lie in the file: the size fits size_t. */
+	float *t = malloc((size_t)(rows * cols) * sizeof *t);
+	if (!t)
+		return no_memory(r);
+	for (uint64_t i0 = 0; i0 < rows; i0 += TILE)
+		for (uint64_t j0 = 0; j0 < cols; j0 += TILE)
+			for (uint64_t i = i0; i < rows && i < i0 + TILE; i++)
+				for (uint64_t j = j0; j < cols && j < j0 + TILE; j++) {
+					uint32_t bits = le32(bytes + 4 * (i * cols + j));
+					memcpy(&t[j * rows + i], &bits, sizeof bits);
+				}
+	*out = t;
+	return VGG_OK;
 }
 
 static int read_layer(struct reader *r, const vgg_layer_info *l)
@@ -182,7 +171,8 @@ static int read_layer(struct reader *r, const vgg_layer_info *l)
 		int part;
 	} bn[] = {{"bn.weight", 1}, {"bn.bias", 0}, {"bn.running_mean", 2}, {"bn.running_var", 3}};
 	struct part parts[MAX_PARTS];
-	float *v[MAX_PARTS] = {0}, *bias = NULL;
+	const unsigned char *v[MAX_PARTS] = {0};
+	float *owned = NULL;
 	size_t n = layer_parts(l, parts), w = n - 1;
 	int conv = l->kind == VGG_LAYER_CONV, normed = conv && l->batch_norm, rc = VGG_OK;
 	int64_t o = l->out_c;
@@ -190,22 +180,21 @@ static int read_layer(struct reader *r, const vgg_layer_info *l)
 	int64_t conv_shape[4] = {o, l->in_c, l->kernel[0], l->kernel[1]}, fc_shape[2] = {o, inputs};
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = take(r, l, &parts[i], &v[i]);
-	if (!rc && !conv && r->transposed)
-		rc = transpose(r, &v[w], (uint64_t)inputs, (uint64_t)o);
-	if (!rc)
-		rc = add(r, l, "weight", conv ? 4 : 2, conv ? conv_shape : fc_shape, &v[w]);
-	if (!rc && !normed) {
-		rc = add(r, l, "bias", 1, &o, &v[0]);
-	} else if (!rc) {
-		if (!(bias = calloc((size_t)o, sizeof *bias)))
-			rc = no_memory(r);
-		if (!rc)
-			rc = add(r, l, "bias", 1, &o, &bias);
-		for (size_t i = 0; !rc && i < sizeof bn / sizeof *bn; i++)
-			rc = add(r, l, bn[i].suffix, 1, &o, &v[bn[i].part]);
+	if (!rc && !conv && r->transposed) {
+		rc = transpose(r, v[w], (uint64_t)inputs, (uint64_t)o, &owned);
+		v[w] = NULL;
 	}
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
+	if (!rc)
+		rc = add(r, l, "weight", conv ? 4 : 2, conv ? conv_shape : fc_shape, v[w], owned);
+	if (!rc && !normed)
+		return add(r, l, "bias", 1, &o, v[0], NULL);
+	/* No part is empty, as a config's widths are at least 1. */
+	if (!rc && !(owned = calloc((size_t)o, sizeof *owned)))
+		rc = no_memory(r);
+	if (!rc)
+		rc = add(r, l, "bias", 1, &o, NULL, owned);
+	for (size_t i = 0; !rc && i < sizeof bn / sizeof *bn; i++)
+		rc = add(r, l, bn[i].suffix, 1, &o, v[bn[i].part], NULL);
 	return rc;
 }
 
@@ -348,7 +337,7 @@ int vgg_darknet_permute_classes(vgg_tensor_set *set, const char *fc, const char 
 
 	char *text = strdup(wnids);
 	struct wnid *ids = NULL;
-	float *tmp = NULL;
+	float *weight = NULL, *bias = NULL;
 	size_t count = 0;
 	int rc = text ? parse_wnids(text, &ids, &count, err)
 	              : vgg__fail(err, VGG_ENOMEM, "out of memory");
@@ -361,19 +350,22 @@ int vgg_darknet_permute_classes(vgg_tensor_set *set, const char *fc, const char 
 		if (strcmp(ids[i - 1].id, ids[i].id) == 0)
 			rc = vgg__fail(err, VGG_EPARSE, "WordNet id list: '%.40s' is on lines %zu and "
 			               "%zu", ids[i].id, ids[i - 1].line, ids[i].line);
-	/* Nothing changes until the one allocation that can fail has been made. */
-	if (!rc && !(tmp = malloc(w->numel ? (size_t)w->numel * sizeof *tmp : 1)))
+	/* Nothing changes until the allocations that can fail have been made; the new rows go
+	 * to new memory, as the old may be the input file's. */
+	if (!rc && (!(weight = malloc(w->numel ? (size_t)w->numel * sizeof *weight : 1)) ||
+	            !(bias = malloc(count ? count * sizeof *bias : 1)))) {
+		free(weight);
 		rc = vgg__fail(err, VGG_ENOMEM, "out of memory");
+	}
 	if (!rc) {
 		/* The class sorted j-th was line ids[j].line, so its row comes from there. */
-		for (size_t j = 0; j < count; j++)
-			memcpy(tmp + j * row, w->data + (ids[j].line - 1) * row, row * sizeof *tmp);
-		memcpy(w->data, tmp, (size_t)w->numel * sizeof *tmp);
-		for (size_t j = 0; j < count; j++)
-			tmp[j] = b->data[ids[j].line - 1];
-		memcpy(b->data, tmp, count * sizeof *tmp);
+		for (size_t j = 0; j < count; j++) {
+			memcpy(weight + j * row, w->data + (ids[j].line - 1) * row, row * sizeof *weight);
+			bias[j] = b->data[ids[j].line - 1];
+		}
+		vgg__tensor_set_replace(set, w, weight);
+		vgg__tensor_set_replace(set, b, bias);
 	}
-	free(tmp);
 	free(ids);
 	free(text);
 	return rc;

@@ -29,3 +29,19 @@ int vgg__fail(vgg_error *err, int code, const char *fmt, ...)
 	}
 	return code;
 }
+
+int vgg__fail_file(vgg_error *err, int code, const char *file, const char *context,
+                   const char *fmt, ...)
+{
+	if (err) {
+		int n = snprintf(err->msg, sizeof err->msg, "'%s': %s", file, context);
+		if (n >= 0 && (size_t)n < sizeof err->msg) {
+			va_list ap;
+			va_start(ap, fmt);
+			vsnprintf(err->msg + n, sizeof err->msg - (size_t)n, fmt, ap);
+			va_end(ap);
+		}
+		err->code = code;
+	}
+	return code;
+}

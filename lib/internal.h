@@ -39,6 +39,9 @@ void vgg__rng_permutation(size_t *perm, size_t n, uint64_t seed, uint64_t a, uin
 
 /* Fills `err` (when not NULL) and returns `code`, so callers can `return vgg__fail(...)`. */
 int vgg__fail(vgg_error *err, int code, const char *fmt, ...) VGG__PRINTF(3, 4);
+/* The same for what is wrong with a file: "'FILE': CONTEXT" and then the message. */
+int vgg__fail_file(vgg_error *err, int code, const char *file, const char *context,
+                   const char *fmt, ...) VGG__PRINTF(5, 6);
 
 /* One layer as written in the notation, before any input size is known. */
 struct vgg__layer_spec {
@@ -87,6 +90,12 @@ size_t vgg__writer_count(const vgg_weights_writer *wr);
 const struct vgg__pending *vgg__writer_tensor(const vgg_weights_writer *wr, size_t i);
 /* Writes n floats little-endian; 0 on a short write. */
 int vgg__write_floats(FILE *f, const float *data, uint64_t n);
+/* n float32 little-endian values from `src` (any alignment) into dst. */
+void vgg__floats_from_le(float *dst, const void *src, uint64_t n);
+
+/* Gives tensor `t` of `set` new data (malloc'd, t->numel floats, now the set's), freeing
+ * what the set owned of it before. */
+void vgg__tensor_set_replace(vgg_tensor_set *set, const vgg_set_tensor *t, float *data);
 
 /* Reads the whole of `path` into a malloc'd buffer (image.c); pipes work too. */
 int vgg__read_file(const char *path, unsigned char **out, size_t *size, vgg_error *err);

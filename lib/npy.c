@@ -253,7 +253,9 @@ int vgg_weights_writer_write_npy_dir(vgg_weights_writer *wr, const char *dir, vg
 			break;
 		}
 		written++;
-		rc = vgg_npy_write(f, t->ndim, t->shape, t->data, err);
+		vgg_error e;
+		if ((rc = vgg_npy_write(f, t->ndim, t->shape, t->data, &e)))
+			rc = vgg__fail(err, rc, "cannot write '%s': %s", path, e.msg);
 		if (fclose(f) != 0 && !rc)
 			rc = vgg__fail(err, VGG_EIO, "cannot write '%s': %s", path, strerror(errno));
 	}

@@ -460,17 +460,35 @@ static float half_to_float(uint16_t h)
 	return f;
 }
 
+static int host_little_endian(void)
+{
+	const uint16_t probe = 1;
+	return *(const unsigned char *)&probe == 1;
+}
+
+void vgg__floats_from_le(float *dst, const void *src, uint64_t n)
+{
+	const unsigned char *p = src;
+	if (host_little_endian()) {
+		memcpy(dst, src, (size_t)n * sizeof *dst);
+		return;
+	}
+	for (uint64_t i = 0; i < n; i++, p += 4) {
+		uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		             (uint32_t)p[3] << 24;
+		memcpy(&dst[i], &u, 4);
+	}
+}
+
 void vgg_tensor_to_float(const vgg_tensor_info *t, float *dst)
 {
 	const unsigned char *p = t->data;
+	if (t->dtype == VGG_DTYPE_F32) {
+		vgg__floats_from_le(dst, p, t->numel);
+		return;
+	}
 	for (uint64_t i = 0; i < t->numel; i++) {
 		switch (t->dtype) {
-		case VGG_DTYPE_F32: {
-			uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
-			             (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
-			memcpy(&dst[i], &u, 4);
-			break;
-		}
 		case VGG_DTYPE_F16:
 			dst[i] = half_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
 			break;
@@ -627,8 +645,7 @@ static char *header_json(const vgg_weights_writer *wr)
 /* The floats as little-endian bytes, whatever the host's order. */
 int vgg__write_floats(FILE *f, const float *data, uint64_t n)
 {
-	const uint16_t probe = 1;
-	if (*(const unsigned char *)&probe == 1)
+	if (host_little_endian())
 		return fwrite(data, 4, (size_t)n, f) == n;
 	for (uint64_t i = 0; i < n; i++) {
 		uint32_t u;

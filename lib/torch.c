@@ -130,20 +130,38 @@ static float load_f64(const unsigned char *p)
 	return (float)d;
 }
 
+/* Whether the tensor's elements follow each other in C order: no gathering needed. */
+static int contiguous(const struct vgg__py *t)
+{
+	struct vgg__py *const *size = t->u.tensor.size->u.seq.items;
+	struct vgg__py *const *stride = t->u.tensor.stride->u.seq.items;
+	uint64_t step = 1;
+	for (size_t d = t->u.tensor.size->u.seq.count; d-- > 0;) {
+		if (size[d]->u.i != 1 && (uint64_t)stride[d]->u.i != step)
+			return 0;
+		step *= (uint64_t)size[d]->u.i;  /* bounded by the count checked before */
+	}
+	return 1;
+}
+
 /*
- * The tensor's elements in C order as float32.  `bytes` holds the storage (or legacy
- * view) the tensor indexes: `numel` elements of `dtype`.
+ * Adds the tensor's elements in C order as float32.  `bytes` holds the storage (or legacy
+ * view) the tensor indexes: `numel` elements of its dtype.  With `lasting`, the bytes
+ * outlive the set, which may then point into them.
  */
-static int gather(struct reader *r, const char *name, const struct vgg__py *t,
-                  const unsigned char *bytes, uint64_t numel, float **out, vgg_error *err)
+static int add_tensor(struct reader *r, const char *name, const struct vgg__py *t,
+                      const unsigned char *bytes, uint64_t numel, int lasting, vgg_error *err)
 {
 	struct vgg__py *const *size = t->u.tensor.size->u.seq.items;
 	struct vgg__py *const *stride = t->u.tensor.stride->u.seq.items;
 	int ndim = (int)t->u.tensor.size->u.seq.count;
 	uint64_t count = 1, last = t->u.tensor.offset;
+	int64_t shape[VGG_MAX_DIMS];
 	int overflow = 0;
-	for (int d = 0; d < ndim; d++)
+	for (int d = 0; d < ndim; d++) {
+		shape[d] = size[d]->u.i;
 		overflow |= __builtin_mul_overflow(count, (uint64_t)size[d]->u.i, &count);
+	}
 	for (int d = 0; d < ndim && count; d++) {
 		uint64_t reach;
 		overflow |= __builtin_mul_overflow((uint64_t)size[d]->u.i - 1,
@@ -153,49 +171,42 @@ static int gather(struct reader *r, const char *name, const struct vgg__py *t,
 	if (overflow || (count && last >= numel))
 		return vgg__fail(err, VGG_EPARSE, "'%s': tensor '%s' reaches past the end of its "
 		                 "storage of %llu elements", r->name, name, (unsigned long long)numel);
-	/* Views with stride 0 may repeat elements; a real state_dict does not repeat them
-	 * more than the file's size allows, and a forged one must not make us allocate more. */
-	if (count > r->size + ((uint64_t)1 << 20) - r->elements)
-		return vgg__fail(err, VGG_ERANGE, "'%s': tensor '%s' repeats its storage's "
-		                 "elements more than the file's size allows", r->name, name);
-	r->elements += count;
-	float *dst = malloc(count ? (size_t)count * sizeof *dst : 1);
-	if (!dst)
-		return vgg__fail(err, VGG_ENOMEM, "out of memory reading tensor '%s' of '%s'", name,
-		                 r->name);
 	enum vgg_dtype dtype = t->u.tensor.storage->u.storage.dtype;
-	float (*load)(const unsigned char *) = dtype == VGG_DTYPE_F16 ? load_f16 :
-	                                       dtype == VGG_DTYPE_BF16 ? load_bf16 :
-	                                       dtype == VGG_DTYPE_F64 ? load_f64 : load_f32;
 	unsigned esize = element_size(dtype);
-	uint64_t index[VGG_MAX_DIMS] = {0}, pos = t->u.tensor.offset;
-	for (uint64_t k = 0; k < count; k++) {
-		dst[k] = load(bytes + pos * esize);
-		for (int d = ndim - 1; d >= 0; d--) {
-			if (++index[d] < (uint64_t)size[d]->u.i) {
-				pos += (uint64_t)stride[d]->u.i;
-				break;
+	int rc;
+	if (dtype == VGG_DTYPE_F32 && lasting && contiguous(t)) {
+		/* An empty tensor's offset may be anything: it points nowhere. */
+		rc = vgg_tensor_set_borrow(r->set, name, ndim, shape,
+		                           count ? bytes + t->u.tensor.offset * esize : bytes, err);
+	} else {
+		/* Views with stride 0 may repeat elements; a real state_dict does not repeat them
+		 * more than the file's size allows, and a forged one must not make us allocate
+		 * more. */
+		if (count > r->size + ((uint64_t)1 << 20) - r->elements)
+			return vgg__fail(err, VGG_ERANGE, "'%s': tensor '%s' repeats its storage's "
+			                 "elements more than the file's size allows", r->name, name);
+		r->elements += count;
+		float *dst = malloc(count ? (size_t)count * sizeof *dst : 1);
+		if (!dst)
+			return vgg__fail(err, VGG_ENOMEM, "out of memory reading tensor '%s' of '%s'",
+			                 name, r->name);
+		float (*load)(const unsigned char *) = dtype == VGG_DTYPE_F16 ? load_f16 :
+		                                       dtype == VGG_DTYPE_BF16 ? load_bf16 :
+		                                       dtype == VGG_DTYPE_F64 ? load_f64 : load_f32;
+		uint64_t index[VGG_MAX_DIMS] = {0}, pos = t->u.tensor.offset;
+		for (uint64_t k = 0; k < count; k++) {
+			dst[k] = load(bytes + pos * esize);
+			for (int d = ndim - 1; d >= 0; d--) {
+				if (++index[d] < (uint64_t)size[d]->u.i) {
+					pos += (uint64_t)stride[d]->u.i;
+					break;
+				}
+				pos -= (uint64_t)stride[d]->u.i * (index[d] - 1);
+				index[d] = 0;
 			}
-			pos -= (uint64_t)stride[d]->u.i * (index[d] - 1);
-			index[d] = 0;
 		}
+		rc = vgg_tensor_set_add(r->set, name, ndim, shape, dst, err);
 	}
-	*out = dst;
-	return VGG_OK;
-}
-
-static int add_tensor(struct reader *r, const char *name, const struct vgg__py *t,
-                      const unsigned char *bytes, uint64_t numel, vgg_error *err)
-{
-	float *data = NULL;
-	int rc = gather(r, name, t, bytes, numel, &data, err);
-	if (rc)
-		return rc;
-	int64_t shape[VGG_MAX_DIMS];
-	int ndim = (int)t->u.tensor.size->u.seq.count;
-	for (int d = 0; d < ndim; d++)
-		shape[d] = t->u.tensor.size->u.seq.items[d]->u.i;
-	rc = vgg_tensor_set_add(r->set, name, ndim, shape, data, err);
 	if (rc == VGG_EPARSE)
 		return vgg__fail(err, rc, "'%s': tensor '%s' is given twice", r->name, name);
 	return rc;
@@ -240,8 +251,9 @@ static int zip_tensor(struct reader *r, const char *name, const struct vgg__py *
 		               "not the %llu bytes of its %llu elements", r->name, r->root, key,
 		               (unsigned long long)size, (unsigned long long)need,
 		               (unsigned long long)s->u.storage.numel);
+	/* An inflated entry is freed below: its tensors are copied out of it. */
 	if (!rc)
-		rc = add_tensor(r, name, t, bytes, s->u.storage.numel, err);
+		rc = add_tensor(r, name, t, bytes, s->u.storage.numel, !owned, err);
 	free(owned);
 	return rc;
 }
@@ -340,7 +352,7 @@ static int legacy_tensor(struct reader *r, const char *name, const struct vgg__p
 		return vgg__fail(err, VGG_EPARSE, "'%s': tensor '%s': storage '%.200s' is not in "
 		                 "the file", r->name, name, s->u.storage.key->u.str.s);
 	return add_tensor(r, name, t, root->bytes + s->u.storage.view_offset *
-	                  element_size(s->u.storage.dtype), s->u.storage.view_numel, err);
+	                  element_size(s->u.storage.dtype), s->u.storage.view_numel, 1, err);
 }
 
 /* ---- Both forms ---- */

@@ -223,9 +223,13 @@ static void add_bytes(struct zip *z, struct entry *e, const char *name, const vo
 	zwrite(z, data, n);
 }
 
-/* The floats little-endian, through a small buffer; crc first, then the bytes. */
+/* The CRC-32 of the floats' little-endian bytes: the floats themselves on a little-endian
+ * host, else through a small buffer. */
 static uint32_t float_crc(const float *data, uint64_t n)
 {
+	const uint16_t probe = 1;
+	if (*(const unsigned char *)&probe == 1)
+		return (uint32_t)crc32_z(0L, (const unsigned char *)data, (z_size_t)n * 4);
 	unsigned char chunk[CHUNK];
 	uLong crc = crc32(0L, Z_NULL, 0);
 	for (uint64_t i = 0; i < n;) {

@@ -626,8 +626,10 @@ int vgg_plot_write(const char *path, const char *title, const vgg_plot_series *s
                    vgg_error *err);
 
 /* ---- Foreign weights, read into a set of named float32 tensors (tensor_set.c) ----
- * The converter's readers (caffe.c; torch.c over pickle.c and zip.c) fill one; only
- * vgg-convert knows their formats, and the net reads our weights files alone. */
+ * The converter's readers (caffe.c, darknet.c; torch.c over pickle.c and zip.c) fill one;
+ * only vgg-convert knows their formats, and the net reads our weights files alone.
+ * A reader's set may point into the bytes it read (float32 little-endian values, aligned,
+ * on a little-endian host, are not copied): keep them, unchanged, until the set is freed. */
 
 typedef struct vgg_tensor_set vgg_tensor_set;
 
@@ -636,7 +638,7 @@ typedef struct vgg_set_tensor {
 	int ndim;
 	int64_t shape[VGG_MAX_DIMS];
 	uint64_t numel;
-	float *data;               /* owned by the set */
+	const float *data;         /* the set's own, or the caller's (vgg_tensor_set_borrow) */
 } vgg_set_tensor;
 
 vgg_tensor_set *vgg_tensor_set_new(void);
@@ -645,6 +647,11 @@ void vgg_tensor_set_free(vgg_tensor_set *set);
  * a name already in the set is refused. */
 int vgg_tensor_set_add(vgg_tensor_set *set, const char *name, int ndim, const int64_t *shape,
                        float *data, vgg_error *err);
+/* Adds a tensor of numel float32 little-endian values at `bytes`, aligned or not.  Where
+ * they are the host's floats as they lie, the set points at them (and `bytes` must outlive
+ * it); else it keeps a converted copy. */
+int vgg_tensor_set_borrow(vgg_tensor_set *set, const char *name, int ndim,
+                          const int64_t *shape, const void *bytes, vgg_error *err);
 size_t vgg_tensor_set_count(const vgg_tensor_set *set);
 const vgg_set_tensor *vgg_tensor_set_at(const vgg_tensor_set *set, size_t i);
 const vgg_set_tensor *vgg_tensor_set_find(const vgg_tensor_set *set, const char *name);

@@ -81,6 +81,8 @@ below() {
 	run -2 --separate-stderr vgg-convert --mean 1,2 "$CAFFE/v2.caffemodel" -o "$OUT"
 	assert_equal "$stderr" "vgg-convert: --mean '1,2': expected three numbers B,G,R
 Try 'vgg-convert --help' for more information."
+	run -2 --separate-stderr vgg-convert --mean 100,110,120 "$C/vgg11.zip.pth" -o "$OUT"
+	assert_equal "${stderr_lines[0]}" "vgg-convert: --mean goes with Caffe weights"
 }
 
 @test "-l and --labels store the labels; without them 10 classes have none" {
@@ -107,10 +109,15 @@ Try 'vgg-convert --help' for more information."
 	# a failed conversion leaves a good file where it was, and makes none where there was none
 	cp "$OUT" "$BATS_TEST_TMPDIR/good"
 	run -1 --separate-stderr vgg-convert --arch vgg11 "$C/vgg11.zip.pth" -o "$OUT"
-	assert_equal "$stderr" "vgg-convert: '$C/vgg11.zip.pth': tensor 'features.0.weight' has 54 values, conv1_1 needs 1728"
+	assert_equal "$stderr" "vgg-convert: '$C/vgg11.zip.pth': tensor 'features.0.weight' is [2,3,3,3], conv1_1 needs [64,3,3,3]"
 	cmp "$OUT" "$BATS_TEST_TMPDIR/good"
 	run -1 vgg-convert --arch vgg11 "$C/vgg11.zip.pth" -o "$BATS_TEST_TMPDIR/new.safetensors"
 	[ ! -e "$BATS_TEST_TMPDIR/new.safetensors" ]
+	# a count that differs: the first tensor left over, or the first layer left without
+	run -1 --separate-stderr vgg-convert -a 'input 16x16 conv3-4 maxpool conv3-8 maxpool' "$CAFFE/v2.caffemodel" -o "$OUT"
+	assert_equal "$stderr" "vgg-convert: '$CAFFE/v2.caffemodel': tensor 'fc6.weight' is left over: 4 weight layers found, the config has 2"
+	run -1 --separate-stderr vgg-convert -a 'input 16x16 conv3-4 maxpool conv3-8 maxpool FC-16 FC-10 FC-10' "$CAFFE/v2.caffemodel" -o "$OUT"
+	assert_equal "$stderr" "vgg-convert: '$CAFFE/v2.caffemodel': no weights for fc5: 4 weight layers found, the config has more"
 }
 
 @test "not a weights file, a missing file, a damaged file: one line, exit 1, no output" {
@@ -189,12 +196,23 @@ Try 'vgg-convert --help' for more information."
 	assert_equal "${stderr_lines[0]}" "vgg-convert: --to 'onnx': expected weights, pytorch or npy"
 }
 
-@test "a vgg weights file converts to itself: same config, same logits" {
+@test "a vgg weights file converts to itself: same config, logits and preprocessing" {
 	run -0 vgg-convert "$TOP/tests/data/net/vgg11_ceil.safetensors" -o "$OUT"
 	run -0 vgg-inspect "$OUT"
 	assert_line --regexp '^pool5 +maxpool +32x3x3 '
 	run -0 error_of "$OUT" "$TOP/tests/data/net/vgg11_ceil.input.npy" "$TOP/tests/data/net/vgg11_ceil.fc8.npy"
 	below "$output" 1e-4
+	# what the file says of itself stays: Caffe's preprocessing, the labels
+	printf 'c%d\n' 0 1 2 3 4 5 6 7 8 9 >"$BATS_TEST_TMPDIR/labels.txt"
+	run -0 vgg-convert --labels "$BATS_TEST_TMPDIR/labels.txt" --mean 1,2,3 "$CAFFE/v2.caffemodel" -o "$BATS_TEST_TMPDIR/caffe.safetensors"
+	run -0 vgg-convert "$BATS_TEST_TMPDIR/caffe.safetensors" -o "$OUT"
+	run -0 vgg-inspect "$OUT"
+	assert_line --regexp '^  vgg\.order +BGR$'
+	assert_line --regexp '^  vgg\.mean +1,2,3$'
+	run -0 vgg-inspect --json "$OUT"
+	assert_output --partial 'caffe.safetensors (vgg weights)"'
+	run -0 vgg-predict -m "$OUT" -k 1 "$TOP/tests/data/photo.jpg"
+	assert_output --regexp $'\t[0-9]:[0-9.]+:c[0-9]$'
 }
 
 @test "hostile PyTorch files: a disallowed pickle global, bad sizes, truncation: exit 1" {
@@ -210,22 +228,60 @@ Try 'vgg-convert --help' for more information."
 	[ ! -e "$OUT" ]
 }
 
-@test "Darknet .weights: --arch required; the header forms give the same net" {
+@test "Darknet .weights: --arch required; every header form gives Darknet's logits" {
 	local D=$TOP/tests/data/darknet f
 	run -1 --separate-stderr vgg-convert "$D/v2.weights" -o "$OUT"
 	assert_equal "$stderr" "vgg-convert: '$D/v2.weights': Darknet weights hold no layout: give --arch (such as vgg16)"
 	for f in v1 v2 transposed; do
 		run -0 vgg-convert --arch "$D/net.cfg" "$D/$f.weights" -o "$BATS_TEST_TMPDIR/$f.safetensors"
-		vgg-predict -m "$BATS_TEST_TMPDIR/$f.safetensors" --dense --layer fc4 -o "$BATS_TEST_TMPDIR/$f.npy" "$TOP/tests/data/photo.jpg"
+		run -0 error_of "$BATS_TEST_TMPDIR/$f.safetensors" "$D/input.npy" "$D/darknet.fc4.npy" fc4
+		below "$output" 1e-4
 	done
-	cmp "$BATS_TEST_TMPDIR/v1.npy" "$BATS_TEST_TMPDIR/v2.npy"
-	cmp "$BATS_TEST_TMPDIR/v1.npy" "$BATS_TEST_TMPDIR/transposed.npy"
 	run -0 vgg-inspect "$BATS_TEST_TMPDIR/v2.safetensors"
 	assert_line --regexp '^conv2_1 +conv\+bn '
 	assert_line --regexp '^  vgg\.mean +0,0,0$'
 	for f in bad-truncated bad-long; do
 		run -1 --separate-stderr vgg-convert --arch "$D/net.cfg" "$D/$f.weights" -o "$OUT"
 		assert_regex "$stderr" "^vgg-convert: '$D/$f.weights': "
+	done
+}
+
+@test "Darknet's batch norm (eps outside the square root) stays exact: kept, folded, in a .pth" {
+	local D=$TOP/tests/data/darknet W=$BATS_TEST_TMPDIR/darknet.safetensors
+	run -0 vgg-convert --arch "$D/net.cfg" "$D/v2.weights" -o "$W"
+	run -0 vgg-inspect "$W"
+	assert_line --regexp '^  vgg\.bn_eps +0$'
+	run -0 vgg-convert --fold-bn --arch "$D/net.cfg" "$D/v2.weights" -o "$OUT"
+	run -0 error_of "$OUT" "$D/input.npy" "$D/darknet.fc4.npy" fc4
+	below "$output" 1e-4
+	# our file converts on with its eps: to itself, folded, and through torchvision's 1e-5
+	run -0 vgg-convert "$W" -o "$OUT"
+	run -0 vgg-inspect "$OUT"
+	assert_line --regexp '^  vgg\.bn_eps +0$'
+	run -0 error_of "$OUT" "$D/input.npy" "$D/darknet.fc4.npy" fc4
+	below "$output" 1e-4
+	run -0 vgg-convert --fold-bn "$W" -o "$OUT"
+	run -0 error_of "$OUT" "$D/input.npy" "$D/darknet.fc4.npy" fc4
+	below "$output" 1e-4
+	python3 -c '
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + n])
+header["__metadata__"]["vgg.bn_eps"] = "-1"
+text = json.dumps(header).encode()
+text += b" " * (-len(text) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(text)) + text + data[8 + n:])' "$W" "$BATS_TEST_TMPDIR/bad-eps.safetensors"
+	run -1 --separate-stderr vgg-convert "$BATS_TEST_TMPDIR/bad-eps.safetensors" -o "$OUT"
+	assert_equal "$stderr" "vgg-convert: '$BATS_TEST_TMPDIR/bad-eps.safetensors': vgg.bn_eps '-1' is not a number of 0 or more"
+	local f
+	for f in "$W" "$D/v2.weights"; do
+		run -0 vgg-convert --to pytorch --arch "$D/net.cfg" "$f" -o "$BATS_TEST_TMPDIR/darknet.pth"
+		run -0 vgg-convert --arch "$D/net.cfg" "$BATS_TEST_TMPDIR/darknet.pth" -o "$OUT"
+		run -0 vgg-inspect "$OUT"
+		assert_line --regexp '^  vgg\.bn_eps +1e-5$'
+		run -0 error_of "$OUT" "$D/input.npy" "$D/darknet.fc4.npy" fc4
+		below "$output" 1e-4
 	done
 }
 
@@ -321,7 +377,7 @@ print(all(moved[rank[w]] == plain[i] for i, w in enumerate(ids)))' "$BATS_TEST_D
 	mkdir "$BATS_TEST_TMPDIR/tmp"
 	TMPDIR=$BATS_TEST_TMPDIR/tmp run -1 --separate-stderr vgg-convert --arch vgg11 "$C/vgg11.zip.pth" -o -
 	assert_output ''
-	assert_equal "$stderr" "vgg-convert: '$C/vgg11.zip.pth': tensor 'features.0.weight' has 54 values, conv1_1 needs 1728"
+	assert_equal "$stderr" "vgg-convert: '$C/vgg11.zip.pth': tensor 'features.0.weight' is [2,3,3,3], conv1_1 needs [64,3,3,3]"
 	printf 'a\nb\n' >"$BATS_TEST_TMPDIR/two.txt"
 	TMPDIR=$BATS_TEST_TMPDIR/tmp run -1 --separate-stderr vgg-convert -l "$BATS_TEST_TMPDIR/two.txt" "$C/vgg11.zip.pth" -o -
 	assert_output ''

@@ -22,6 +22,12 @@ into tests/data/darknet/:
   expected.npy            their values as an .npy stream in the same order
   permuted.txt, .npy      fc4.weight and fc4.bias with row i moved to the rank of line i
                           of wnids.txt in sorted order
+  input.npy               a 1x3x16x12 input, fed to the net as it is
+  darknet.fc4.npy         the logits (fc4, before the soft-max) of Darknet's forward pass
+                          on input.npy, in float64 by numpy with Darknet's formulas: a
+                          batch-normalised conv divides by sqrt(rolling_variance) + 1e-6
+                          (its normalize_cpu), not by sqrt(variance + eps); two of conv2_1's
+                          variances are small (about 1e-4 and 1e-3), where that matters
 The expected tensors use our names: LAYER.weight, LAYER.bias, and for the batch-normalised
 conv LAYER.bn.weight (Darknet's scales), LAYER.bn.bias (Darknet's biases, which are the
 batch norm's shift), LAYER.bn.running_mean, LAYER.bn.running_var, with LAYER.bias zeros.
@@ -55,7 +61,8 @@ def f32(*shape):
 # Darknet's arrays, in file order, per layer.
 conv1 = {"biases": f32(4), "weights": f32(4, 3, 3, 3)}
 conv2 = {"biases": f32(8), "scales": f32(8), "rolling_mean": f32(8),
-         "rolling_variance": (rng.uniform(0.5, 2.0, 8)).astype("<f4"),
+         "rolling_variance": (rng.uniform(0.5, 2.0, 8) *
+                              np.array([1e-4, 1e-3, 1, 1, 1, 1, 1, 1])).astype("<f4"),
          "weights": f32(8, 4, 3, 3)}
 fc3 = {"biases": f32(16), "weights": f32(16, 8 * 4 * 3)}
 fc4 = {"biases": f32(10), "weights": f32(10, 16)}
@@ -97,6 +104,34 @@ def expected():
     ]
 
 
+def conv3(x, weights, biases):
+    """A 3x3 convolution (cross-correlation, as Darknet's) with padding 1 over x [C, H, W]."""
+    c, h, w = x.shape
+    padded = np.zeros((c, h + 2, w + 2))
+    padded[:, 1:-1, 1:-1] = x
+    cols = np.array([[padded[:, i:i + h, j:j + w] for j in range(3)] for i in range(3)])
+    return np.einsum("ocij,ijchw->ohw", weights.astype(np.float64), cols) + biases[:, None, None]
+
+
+def maxpool2(x):
+    c, h, w = x.shape
+    return x.reshape(c, h // 2, 2, w // 2, 2).max(axis=(2, 4))
+
+
+def darknet_forward(x):
+    """net.cfg as Darknet runs it: conv, relu, pool; conv (batch norm), relu, pool; two
+    connected layers, relu between them; the logits before the soft-max."""
+    y = maxpool2(np.maximum(conv3(x, conv1["weights"], conv1["biases"]), 0))
+    y = conv3(y, conv2["weights"], np.zeros(8))
+    mean = conv2["rolling_mean"].astype(np.float64)[:, None, None]
+    var = conv2["rolling_variance"].astype(np.float64)[:, None, None]
+    y = (y - mean) / (np.sqrt(var) + .000001)
+    y = y * conv2["scales"][:, None, None] + conv2["biases"][:, None, None]
+    y = maxpool2(np.maximum(y, 0)).reshape(-1)
+    y = np.maximum(fc3["weights"].astype(np.float64) @ y + fc3["biases"], 0)
+    return fc4["weights"].astype(np.float64) @ y + fc4["biases"]
+
+
 def write_tensors(stem, tensors):
     with open(os.path.join(OUT, stem + ".txt"), "w") as txt, \
             open(os.path.join(OUT, stem + ".npy"), "wb") as npy:
@@ -125,6 +160,11 @@ def main():
     wnids = ["n%08d" % i for i in ids]
     assert wnids != sorted(wnids)
     write("wnids.txt", "".join(w + "\n" for w in wnids).encode())
+
+    x = rng.standard_normal((1, 3, 16, 12)).astype("<f4")
+    np.save(os.path.join(OUT, "input.npy"), x)
+    np.save(os.path.join(OUT, "darknet.fc4.npy"),
+            darknet_forward(x[0].astype(np.float64))[None].astype("<f4"))
 
     write_tensors("expected", expected())
     # Row j of the result is the row of the id that sorts j-th.

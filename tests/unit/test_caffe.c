@@ -7,18 +7,12 @@
 
 #include "protobuf.h"
 #include "tap.h"
-#include "testdata.h"
+#include "testset.h"
 #include "vgg.h"
 
 #define MAX_EXPECTED 16
 
-static struct expected {
-	char name[64];
-	char dims[64];
-	int ndim;
-	int64_t shape[VGG_MAX_DIMS];
-	float *data;
-} expected[MAX_EXPECTED];
+static struct test_tensor expected[MAX_EXPECTED];
 static size_t expected_count;
 
 static unsigned char *slurp(const char *name, size_t *size)
@@ -27,93 +21,46 @@ static unsigned char *slurp(const char *name, size_t *size)
 	return test_slurp(test_data_path(path, sizeof path, name), size);
 }
 
-static void dims_text(char *buf, size_t size, int ndim, const int64_t *shape)
-{
-	size_t n = 0;
-	buf[0] = '\0';
-	for (int i = 0; i < ndim && n < size; i++)
-		n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? "x" : "", (long long)shape[i]);
-}
-
-/* expected.txt names and dims each tensor; expected.npy holds their values in that order. */
-static int load_expected(void)
-{
-	char path[512], npy[512];
-	test_data_path(path, sizeof path, "caffe/expected.txt");
-	test_data_path(npy, sizeof npy, "caffe/expected.npy");
-	FILE *f = fopen(path, "r"), *g = fopen(npy, "rb");
-	int ok = f && g;
-	while (ok && expected_count < MAX_EXPECTED) {
-		struct expected *e = &expected[expected_count];
-		char dims[64];
-		vgg_error err;
-		if (fscanf(f, "%63s %63s", e->name, e->dims) != 2)
-			break;
-		ok = vgg_npy_read(g, npy, &e->ndim, e->shape, &e->data, &err) == VGG_OK;
-		if (!ok) {
-			printf("# %s\n", err.msg);
-			break;
-		}
-		dims_text(dims, sizeof dims, e->ndim, e->shape);
-		ok = strcmp(dims, e->dims) == 0;
-		expected_count++;
-	}
-	if (f)
-		fclose(f);
-	if (g)
-		fclose(g);
-	return ok && expected_count > 0;
-}
-
 static int contains(const char *s, const char *part)
 {
 	return strstr(s, part) != NULL;
 }
 
-/* Reads `name` under the data directory, named by its path in messages. */
-static int read_caffe(const char *name, vgg_tensor_set **out, vgg_error *err)
+/* Reads `name` under the data directory, named by its path in messages; *bytes holds the
+ * file, which the set may point into: the caller frees it after the set. */
+static int read_caffe(const char *name, vgg_tensor_set **out, unsigned char **bytes,
+                      vgg_error *err)
 {
 	char path[512];
 	size_t size = 0;
-	unsigned char *data = slurp(name, &size);
+	*bytes = slurp(name, &size);
 	test_data_path(path, sizeof path, name);
 	*out = NULL;
-	if (!data) {
+	if (!*bytes) {
 		snprintf(err->msg, sizeof err->msg, "cannot read '%.400s'", path);
 		return VGG_EIO;
 	}
-	int rc = vgg_caffe_read(data, size, path, out, err);
-	free(data);
-	return rc;
+	return vgg_caffe_read(*bytes, size, path, out, err);
 }
 
-static void test_good(const char *file)
+static void test_good(const char *file, size_t borrowable)
 {
-	char name[128], dims[64];
+	char name[128];
 	vgg_tensor_set *set;
+	unsigned char *bytes;
 	vgg_error err;
 	snprintf(name, sizeof name, "caffe/%s", file);
-	int rc = read_caffe(name, &set, &err);
+	int rc = read_caffe(name, &set, &bytes, &err);
 	CHECK_EQ_INT(rc, VGG_OK, "%s reads", file);
-	if (rc) {
+	if (rc)
 		printf("# %s\n", err.msg);
-		return;
-	}
-	CHECK_EQ_INT(vgg_tensor_set_count(set), expected_count, "%s: %zu tensors", file,
-	             expected_count);
-	for (size_t i = 0; i < expected_count && i < vgg_tensor_set_count(set); i++) {
-		const vgg_set_tensor *t = vgg_tensor_set_at(set, i);
-		const struct expected *e = &expected[i];
-		dims_text(dims, sizeof dims, t->ndim, t->shape);
-		CHECK(strcmp(t->name, e->name) == 0 && strcmp(dims, e->dims) == 0,
-		      "%.40s: tensor %zu is %.40s %.40s", file, i, e->name, e->dims);
-		if (strcmp(t->name, e->name) || strcmp(dims, e->dims))
-			printf("#   got %s %s\n", t->name, dims);
-		else
-			CHECK(memcmp(t->data, e->data, t->numel * sizeof *t->data) == 0,
-			      "%.40s: %.40s has the expected values", file, e->name);
-	}
+	else
+		test_check_set(file, set, expected, expected_count);
 	vgg_tensor_set_free(set);
+	free(bytes);
+	CHECK_EQ_INT(test_borrowing(name, vgg_caffe_read), borrowable,
+	             "%s: the same tensors at every alignment, %zu of them not copied at one",
+	             file, borrowable);
 }
 
 /* A hostile file: refused with VGG_EPARSE, a message naming it and saying `why`. */
@@ -122,15 +69,17 @@ static void test_bad(const char *file, const char *why)
 	char name[128], path[512];
 	vgg_tensor_set *set = NULL;
 	vgg_error err = {0, ""};
+	unsigned char *bytes;
 	snprintf(name, sizeof name, "caffe/%s", file);
 	test_data_path(path, sizeof path, name);
-	int rc = read_caffe(name, &set, &err);
+	int rc = read_caffe(name, &set, &bytes, &err);
 	char quoted[530];
 	snprintf(quoted, sizeof quoted, "'%s'", path);
 	int ok = rc == VGG_EPARSE && !set && contains(err.msg, quoted) && contains(err.msg, why);
 	CHECK(ok, "%s is refused: ...%s...", file, why);
 	printf("#   %s\n", err.msg);
 	vgg_tensor_set_free(set);
+	free(bytes);
 }
 
 /*
@@ -152,11 +101,8 @@ static void test_prefixes(const char *file)
 		int rc = vgg_caffe_read(cut, n, "prefix", &set, &err);
 		int ok = rc == VGG_OK ? set && vgg_tensor_set_count(set) <= expected_count
 		         : rc == VGG_EPARSE && !set && contains(err.msg, "'prefix'");
-		for (size_t i = 0; ok && set && i < vgg_tensor_set_count(set); i++) {
-			const vgg_set_tensor *t = vgg_tensor_set_at(set, i);
-			ok = strcmp(t->name, expected[i].name) == 0 &&
-			     memcmp(t->data, expected[i].data, t->numel * sizeof *t->data) == 0;
-		}
+		for (size_t i = 0; ok && set && i < vgg_tensor_set_count(set); i++)
+			ok = test_tensor_is(vgg_tensor_set_at(set, i), &expected[i]);
 		if (!ok && !wrong++)
 			printf("#   prefix of %zu bytes: %d %s\n", n, rc, err.msg);
 		refused += rc != VGG_OK;
@@ -319,49 +265,23 @@ static void test_detect(void)
 		CHECK(data && !vgg_caffe_detect(data, size), "%s is not taken for Caffe", others[i]);
 		free(data);
 	}
-	static const struct {
-		const char *what;
-		unsigned char bytes[24];
-	} headers[] = {
-		{"a PNG header", {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H',
-		                  'D', 'R'}},
-		{"a JPEG header", {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0, 1, 1}},
-		{"a zip header", {'P', 'K', 3, 4, 20, 0, 8, 8, 0, 0, 0, 0, 0, 0}},
-		{"a safetensors header", {0x0a, 0, 0, 0, 0, 0, 0, 0, '{', '"', 'a', '"', ':', '{',
-		                          '}', '}'}},
-		{"a torch pickle", {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a,
-		                    0xa8, 0x50, 0x19, 0x2e}},
-		{"an npy header", {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0x76, 0}},
+	static const struct test_header near[] = {
 		{"a NetParameter with a name and no layer", {0x0a, 0x03, 'v', 'g', 'g'}},
 	};
-	for (size_t i = 0; i < sizeof headers / sizeof *headers; i++)
-		CHECK(!vgg_caffe_detect(headers[i].bytes, sizeof headers[i].bytes),
-		      "%s is not taken for Caffe", headers[i].what);
-	CHECK(!vgg_caffe_detect(NULL, 0), "no bytes are not taken for Caffe");
-
-	unsigned char noise[256];
-	uint32_t state = 2014;
-	int taken = 0;
-	for (int round = 0; round < 10000; round++) {
-		for (size_t i = 0; i < sizeof noise; i++) {
-			state = state * 1664525u + 1013904223u;
-			noise[i] = (unsigned char)(state >> 24);
-		}
-		taken += vgg_caffe_detect(noise, sizeof noise);
-	}
-	CHECK_EQ_INT(taken, 0, "10000 buffers of random bytes are not taken for Caffe");
+	test_detects_none("Caffe", vgg_caffe_detect, near, sizeof near / sizeof *near);
 }
 
 int main(void)
 {
-	int loaded = load_expected();
+	int loaded = test_load_tensors("caffe/expected", expected, MAX_EXPECTED, &expected_count);
 	CHECK(loaded, "expected tensors load from caffe/expected.txt and expected.npy");
 	if (loaded) {
-		test_good("v2.caffemodel");
-		test_good("v1.caffemodel");
-		test_good("double.caffemodel");
-		test_good("unpacked.caffemodel");
-		test_good("deep.caffemodel");
+		/* Packed floats are the file's; double and unpacked values are gathered. */
+		test_good("v2.caffemodel", expected_count);
+		test_good("v1.caffemodel", expected_count);
+		test_good("double.caffemodel", 0);
+		test_good("unpacked.caffemodel", 0);
+		test_good("deep.caffemodel", expected_count);
 	}
 	test_bad("bad-truncated.caffemodel", "truncated");
 	test_bad("bad-length.caffemodel", "needs 1099511627776 bytes, 3 remain");
@@ -383,7 +303,6 @@ int main(void)
 	test_mutations("v2.caffemodel");
 	test_protobuf();
 	test_detect();
-	for (size_t i = 0; i < expected_count; i++)
-		free(expected[i].data);
+	test_free_tensors(expected, expected_count);
 	return tap_done();
 }

@@ -10,27 +10,6 @@
 #include "testdata.h"
 #include "vgg.h"
 
-/* A test data file as a string: vgg_caffe_prototxt reads text up to its NUL. */
-static char *slurp(const char *name)
-{
-	char path[512];
-	test_data_path(path, sizeof path, name);
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	long n;
-	if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (text = malloc((size_t)n + 1)) && fread(text, 1, (size_t)n, f) == (size_t)n) {
-		text[n] = 0;
-	} else {
-		printf("# cannot read %s\n", path);
-		free(text);
-		text = NULL;
-	}
-	if (f)
-		fclose(f);
-	return text;
-}
-
 static void free_names(char **names, size_t count)
 {
 	for (size_t i = 0; i < count; i++)
@@ -78,7 +57,7 @@ static void expect_error(const char *text, const char *message, const char *what
 
 static void test_vgg16(void)
 {
-	char *text = slurp("caffe/vgg16-deploy.prototxt");
+	char *text = test_slurp_text("caffe/vgg16-deploy.prototxt");
 	char *config = NULL, **names = NULL, buf[512];
 	size_t count = 0;
 	vgg_error err = {0};
@@ -109,7 +88,7 @@ static void test_vgg16(void)
 
 static void test_v2(void)
 {
-	char *text = slurp("caffe/net.prototxt");
+	char *text = test_slurp_text("caffe/net.prototxt");
 	if (text)
 		expect(text, "input 16x16x3\nconv3-4\nmaxpool\nconv3-8\nmaxpool\nFC-16\nFC-10\n"
 		       "soft-max\n", "conv1_1 conv2_1 fc6 fc7", "net.prototxt (V2, input_shape)");

@@ -8,7 +8,7 @@
 
 #include "pickle.h"
 #include "tap.h"
-#include "testdata.h"
+#include "testset.h"
 #include "vgg.h"
 
 static void path_of(char *path, size_t n, const char *file)
@@ -20,6 +20,7 @@ static void path_of(char *path, size_t n, const char *file)
 
 struct current {
 	char file[128];
+	unsigned char *data;       /* the file, which the set may point into */
 	vgg_tensor_set *set;
 	size_t want, index;
 	int shapes_ok, values_ok;
@@ -27,12 +28,14 @@ struct current {
 
 static void finish_file(struct current *c)
 {
-	if (!c->set)
-		return;
-	CHECK(c->shapes_ok && c->index == c->want, "%s: names, order and shapes", c->file);
-	CHECK(c->values_ok, "%s: values agree with torch.load", c->file);
+	if (c->set) {
+		CHECK(c->shapes_ok && c->index == c->want, "%s: names, order and shapes", c->file);
+		CHECK(c->values_ok, "%s: values agree with torch.load", c->file);
+	}
 	vgg_tensor_set_free(c->set);
 	c->set = NULL;
+	free(c->data);
+	c->data = NULL;
 }
 
 static void start_file(struct current *c, const char *file, size_t want)
@@ -42,13 +45,12 @@ static void start_file(struct current *c, const char *file, size_t want)
 	vgg_error err;
 	snprintf(c->file, sizeof c->file, "%s", file);
 	path_of(path, sizeof path, file);
-	unsigned char *data = test_slurp(path, &size);
+	unsigned char *data = c->data = test_slurp(path, &size);
 	CHECK(data && vgg_torch_detect(data, size), "%s: detected as PyTorch", file);
 	int rc = data ? vgg_torch_read(data, size, path, &c->set, &err) : VGG_EIO;
 	CHECK_EQ_INT(rc, VGG_OK, "%s: reads", file);
 	if (rc && data)
 		printf("# %s\n", err.msg);
-	free(data);
 	if (rc)
 		return;
 	CHECK_EQ_INT(vgg_tensor_set_count(c->set), want, "%s: %zu tensors", file, want);
@@ -121,6 +123,26 @@ static void test_expected(void)
 	}
 	finish_file(&c);
 	fclose(f);
+}
+
+/* Contiguous float32 tensors point into the file; the rest are gathered. */
+static void test_borrowing_files(void)
+{
+	static const struct {
+		const char *file;
+		size_t borrowed;
+	} cases[] = {
+		{"torch/vgg.pth", 10}, {"torch/vgg-legacy.pth", 10}, {"torch/vgg-bn.pth", 18},
+		{"torch/old-legacy.pth", 2}, /* its classifier.0.weight is transposed */
+		{"torch/vgg-f16.pth", 0},
+		{"torch/vgg-deflate.pth", 0},
+		/* rows, scalar, empty and whole; not the transposed, strided or expanded ones */
+		{"torch/views.pth", 4}, {"torch/views-legacy.pth", 4},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+		CHECK_EQ_INT(test_borrowing(cases[i].file, vgg_torch_read), cases[i].borrowed,
+		             "%s: the same tensors at every alignment, %zu of them not copied at one",
+		             cases[i].file, cases[i].borrowed);
 }
 
 /* ---- Hostile and broken files ---- */
@@ -400,6 +422,7 @@ static void test_pickle_copies(void)
 int main(void)
 {
 	test_expected();
+	test_borrowing_files();
 	test_refused();
 	test_big_endian_legacy();
 	test_detect();

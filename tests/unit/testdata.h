@@ -41,4 +41,20 @@ static inline unsigned char *test_slurp(const char *path, size_t *size)
 	return data;
 }
 
+/* A text file under the data directory as a NUL-terminated string; NULL, after a TAP
+ * comment saying so, when it cannot be read. */
+static inline char *test_slurp_text(const char *name)
+{
+	char path[512];
+	size_t size;
+	unsigned char *data = test_slurp(test_data_path(path, sizeof path, name), &size);
+	char *text = data ? realloc(data, size + 1) : NULL;
+	if (!text) {
+		free(data);
+		return NULL;
+	}
+	text[size] = '\0';
+	return text;
+}
+
 #endif
