@@ -110,8 +110,9 @@ model: all
 	$(B)/vgg-train --threads 2 --seed 1 --arch share/vgg/models/fashion-mnist.cfg \
 		--train $(FASHION)/train-images-idx3-ubyte.gz \
 		--val $(FASHION)/t10k-images-idx3-ubyte.gz --labels fashion-mnist \
-		--schedule cosine --epochs 6 --batch 128 --lr 0.05 --dropout 0.3 --pad 2 \
-		--checkpoint $(B)/fashion-mnist.ckpt -o share/vgg/models/fashion-mnist.safetensors
+		--init normal --schedule cosine --epochs 8 --batch 128 --lr 0.03 --dropout 0.2 \
+		--pad 2 --checkpoint $(B)/fashion-mnist.ckpt --log $(B)/fashion-mnist.log \
+		--plot $(B)/fashion-mnist.png -o share/vgg/models/fashion-mnist.safetensors
 
 .PHONY: all check model install uninstall clean distclean
 .SECONDARY:

@@ -8,33 +8,6 @@
 #define VGG__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define VGG__PRINTF(f, a)
-/* Reads the whole of `path` into a malloc'd buffer (image.c); pipes work too. */
-int vgg__read_file(const char *path, unsigned char **out, size_t *size, vgg_error *err);
-
-/*
- * The library's random numbers (rng.c): xoshiro256** seeded through splitmix64 from a key
- * (seed, a, b).  Distinct keys give independent streams, so a draw depends on its key and
- * not on which thread makes it or when.  Keys in use: (seed, epoch, image) for an image's
- * augmentation and (seed, epoch, VGG__RNG_SHUFFLE) for an epoch's order (loader.c),
- * (seed, VGG__RNG_SHUFFLE, VGG__RNG_SHUFFLE) for a split and (seed, VGG__RNG_STATS,
- * VGG__RNG_SHUFFLE) for the sample of vgg_dataset_stats (dataset.c).
- */
-#define VGG__RNG_SHUFFLE UINT64_MAX
-#define VGG__RNG_STATS (UINT64_MAX - 1)
-struct vgg__rng {
-	uint64_t s[4];
-};
-void vgg__rng_seed(struct vgg__rng *r, uint64_t seed, uint64_t a, uint64_t b);
-uint64_t vgg__rng_next(struct vgg__rng *r);
-/* Uniform in [0, 1), 53 random bits. */
-double vgg__rng_uniform(struct vgg__rng *r);
-/* Uniform in [0, n), unbiased; n >= 1. */
-uint64_t vgg__rng_below(struct vgg__rng *r, uint64_t n);
-/* Standard normal. */
-double vgg__rng_normal(struct vgg__rng *r);
-/* perm = a uniformly random permutation of 0 .. n-1 from the key (seed, a, b). */
-void vgg__rng_permutation(size_t *perm, size_t n, uint64_t seed, uint64_t a, uint64_t b);
-
 #endif
 
 /* Fills `err` (when not NULL) and returns `code`, so callers can `return vgg__fail(...)`. */
@@ -106,10 +79,14 @@ int vgg__read_file(const char *path, unsigned char **out, size_t *size, vgg_erro
  * not on which thread makes it or when.  Keys in use: (seed, epoch, image) for an image's
  * augmentation and (seed, epoch, VGG__RNG_SHUFFLE) for an epoch's order (loader.c),
  * (seed, VGG__RNG_SHUFFLE, VGG__RNG_SHUFFLE) for a split and (seed, VGG__RNG_STATS,
- * VGG__RNG_SHUFFLE) for the sample of vgg_dataset_stats (dataset.c).
+ * VGG__RNG_SHUFFLE) for the sample of vgg_dataset_stats (dataset.c); (seed, VGG__RNG_INIT,
+ * 0) for initial weights and (step seed, VGG__RNG_DROPOUT, 0) for a step's dropout masks
+ * (train.c).
  */
 #define VGG__RNG_SHUFFLE UINT64_MAX
 #define VGG__RNG_STATS (UINT64_MAX - 1)
+#define VGG__RNG_INIT (UINT64_MAX - 2)
+#define VGG__RNG_DROPOUT (UINT64_MAX - 3)
 struct vgg__rng {
 	uint64_t s[4];
 };

@@ -50,26 +50,6 @@ struct vgg_trainer {
 	uint64_t steps;
 };
 
-/* splitmix64: one well-mixed 64-bit value per call, reproducible from the state alone. */
-static uint64_t next_u64(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static double uniform(uint64_t *state)
-{
-	return (double)(next_u64(state) >> 11) * 0x1p-53;
-}
-
-static double normal(uint64_t *state)
-{
-	double u = uniform(state), v = uniform(state);
-	return sqrt(-2 * log(1 - u)) * cos(2 * M_PI * v);
-}
-
 static int is_weighted(enum vgg_layer_kind kind)
 {
 	return kind == VGG_LAYER_CONV || kind == VGG_LAYER_FC;
@@ -209,7 +189,8 @@ void vgg_trainer_set_dropout(vgg_trainer *t, float rate)
 
 void vgg_trainer_init(vgg_trainer *t, enum vgg_init init, uint64_t seed)
 {
-	uint64_t state = seed;
+	struct vgg__rng rng;
+	vgg__rng_seed(&rng, seed, VGG__RNG_INIT, 0);
 	for (size_t i = 0; i < t->count; i++) {
 		struct train_layer *l = &t->layers[i];
 		if (!is_weighted(l->info->kind))
@@ -221,15 +202,15 @@ void vgg_trainer_init(vgg_trainer *t, enum vgg_init init, uint64_t seed)
 		for (size_t j = 0; j < k * o; j++) {
 			switch (init) {
 			case VGG_INIT_NORMAL:
-				p[j] = (float)(0.01 * normal(&state));
+				p[j] = (float)(0.01 * vgg__rng_normal(&rng));
 				break;
 			case VGG_INIT_GLOROT: {
 				double a = sqrt(6 / (fan_in + fan_out));
-				p[j] = (float)(a * (2 * uniform(&state) - 1));
+				p[j] = (float)(a * (2 * vgg__rng_uniform(&rng) - 1));
 				break;
 			}
 			case VGG_INIT_KAIMING:
-				p[j] = (float)(sqrt(2 / fan_in) * normal(&state));
+				p[j] = (float)(sqrt(2 / fan_in) * vgg__rng_normal(&rng));
 				break;
 			}
 		}
@@ -369,7 +350,7 @@ static void relu(float *x, size_t len)
  * running statistics and no dropout, as the net in vgg-predict will.
  */
 static void forward(vgg_trainer *t, const float *x, int n, size_t top, int training,
-                    uint64_t *rng)
+                    struct vgg__rng *rng)
 {
 	const float *in = x;
 	for (size_t i = 0; i <= top; i++) {
@@ -414,7 +395,7 @@ static void forward(vgg_trainer *t, const float *x, int n, size_t top, int train
 			if (l->dropped) {
 				float keep = 1 / (1 - t->dropout);
 				for (size_t j = 0; j < len; j++) {
-					l->mask[j] = uniform(rng) < t->dropout ? 0 : keep;
+					l->mask[j] = vgg__rng_uniform(rng) < t->dropout ? 0 : keep;
 					l->out[j] *= l->mask[j];
 				}
 			}
@@ -538,7 +519,8 @@ int vgg_trainer_gradients(vgg_trainer *t, const float *x, const int *labels, int
 	int rc = check_batch(t, labels, n, err);
 	if (rc || (rc = reserve(t, n, err)))
 		return rc;
-	uint64_t rng = seed;
+	struct vgg__rng rng;
+	vgg__rng_seed(&rng, seed, VGG__RNG_DROPOUT, 0);
 	forward(t, x, n, t->last, 1, &rng);
 	struct train_layer *top = &t->layers[t->last];
 	memset(t->grads, 0, t->nparams * sizeof *t->grads);
