@@ -137,9 +137,22 @@ for line in open(sys.argv[1]):
 	cmp "$OUT" "$D/straight"
 }
 
-@test "Ctrl-C writes a checkpoint and exits 130; --resume finishes the run" {
-	vgg-train -t 1 --arch "$NET" --train "$D/classes" --batch 1 --epochs 2000 -o "$OUT" \
-		>"$D/stdout" 2>"$D/stderr" &
+@test "Ctrl-C mid-epoch writes a checkpoint, exits 130; --resume ends as an uninterrupted run" {
+	# 3000 32x32 images, so that an epoch lasts long enough to be interrupted.
+	python3 -c '
+import random, struct, sys
+random.seed(5)
+n, images = 3000, []
+for i in range(n):
+    images.append(bytes(min(255, (180 if (y >= 16) == (i % 2 == 0) else 30) +
+                            random.randint(0, 60)) for y in range(32) for x in range(32)))
+open(sys.argv[1] + "/big-images-idx3-ubyte", "wb").write(
+    struct.pack(">IIII", 0x803, n, 32, 32) + b"".join(images))
+open(sys.argv[1] + "/big-labels-idx1-ubyte", "wb").write(
+    struct.pack(">II", 0x801, n) + bytes(i % 2 for i in range(n)))' "$D"
+	local args=(-t 1 --arch 'input 32x32x1 conv3-8 conv3-8 maxpool FC-16 FC-2' --batch 4
+		--epochs 2 --train "$D/big-images-idx3-ubyte" -o "$OUT")
+	vgg-train "${args[@]}" >"$D/stdout" 2>"$D/stderr" &
 	local pid=$! status=0
 	sleep 1
 	kill -INT "$pid"
@@ -150,8 +163,10 @@ for line in open(sys.argv[1]):
 	[ ! -e "$OUT" ] || fail "an output after an interrupt"
 	run -0 vgg-inspect "$OUT.ckpt"
 	assert_output --partial 'vgg.train.state'
-	run -0 vgg-train -q -t 1 --train "$D/classes" --batch 1 --epochs 1 -o "$OUT" \
-		--resume "$OUT.ckpt"
+	run -0 vgg-train -q "${args[@]}" --resume "$OUT.ckpt"
+	mv "$OUT" "$D/resumed"
+	run -0 vgg-train -q "${args[@]}"
+	cmp "$OUT" "$D/resumed"
 }
 
 @test "a list file and IDX files train as the class directory does" {
