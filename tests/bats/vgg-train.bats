@@ -203,6 +203,17 @@ print("ok")' "$D/log"
 	assert_output ok
 }
 
+@test "--plot draws loss and accuracy per epoch as an 800x500 PNG" {
+	run -0 train --epochs 3 --val "$D/classes" --plot "$D/chart.png"
+	run -0 python3 -c '
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:8]
+print("%dx%d" % struct.unpack(">II", data[16:24]))' "$D/chart.png"
+	assert_output 800x500
+	check_usage_error --arch "$NET" --train "$D/classes" -o "$OUT" --plot
+}
+
 @test "schedules: step and cosine with warm-up set the rate per step" {
 	run -0 train --epochs 3 --schedule step --step 1 --lr 0.1 --log "$D/step.log"
 	run -0 python3 -c '
