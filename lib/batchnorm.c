@@ -7,12 +7,12 @@
 
 #include "layers.h"
 
-void vgg__bn_train_forward(const float *z, int n, int c, int hw, const float *gamma,
-                           const float *beta, float eps, float *y, float *xhat, float *mean,
-                           float *var)
+void vgg__bn_train_forward(const float *z, int n, int c, int hw, int c0, int c1,
+                           const float *gamma, const float *beta, float eps, float *y,
+                           float *xhat, float *mean, float *var)
 {
 	size_t plane = (size_t)hw, count = (size_t)n * plane;
-	for (int ch = 0; ch < c; ch++) {
+	for (int ch = c0; ch < c1; ch++) {
 		double sum = 0, sq = 0;
 		for (int i = 0; i < n; i++) {
 			const float *p = z + ((size_t)i * (size_t)c + (size_t)ch) * plane;
@@ -45,10 +45,11 @@ void vgg__bn_train_forward(const float *z, int n, int c, int hw, const float *ga
  *   dz = inv / N * (N * dxhat - sum dxhat - xhat * sum(dxhat * xhat)).
  */
 void vgg__bn_backward(const float *dy, const float *xhat, const float *gamma, const float *var,
-                      float eps, int n, int c, int hw, float *dgamma, float *dbeta, float *dz)
+                      float eps, int n, int c, int hw, int c0, int c1, float *dgamma,
+                      float *dbeta, float *dz)
 {
 	size_t plane = (size_t)hw, count = (size_t)n * plane;
-	for (int ch = 0; ch < c; ch++) {
+	for (int ch = c0; ch < c1; ch++) {
 		double sg = 0, sgx = 0;
 		for (int i = 0; i < n; i++) {
 			size_t at = ((size_t)i * (size_t)c + (size_t)ch) * plane;

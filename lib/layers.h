@@ -45,12 +45,14 @@ void vgg__lrn_forward(const float *in, int n, int c, int hw, float *out);
 void vgg__lrn_backward(const float *in, const float *dy, int n, int c, int hw, float *dx);
 
 /* Batch norm over each channel's n x hw values: y = gamma * xhat + beta with xhat the values
- * normalised by the batch's mean and (biased) variance, which come back in mean and var. */
-void vgg__bn_train_forward(const float *z, int n, int c, int hw, const float *gamma,
-                           const float *beta, float eps, float *y, float *xhat, float *mean,
-                           float *var);
+ * normalised by the batch's mean and (biased) variance, which come back in mean and var.
+ * Only channels c0 to c1 - 1 of the c are done, so that threads can share the work. */
+void vgg__bn_train_forward(const float *z, int n, int c, int hw, int c0, int c1,
+                           const float *gamma, const float *beta, float eps, float *y,
+                           float *xhat, float *mean, float *var);
 void vgg__bn_backward(const float *dy, const float *xhat, const float *gamma, const float *var,
-                      float eps, int n, int c, int hw, float *dgamma, float *dbeta, float *dz);
+                      float eps, int n, int c, int hw, int c0, int c1, float *dgamma,
+                      float *dbeta, float *dz);
 
 /* Soft-max over channels at each position. */
 void vgg__softmax_forward(const float *in, int n, int c, int hw, float *out);

@@ -330,6 +330,33 @@ static void conv_backward_slice(void *ctx, int i)
 	                   j->t->scratch + (size_t)i * j->t->scratch_len);
 }
 
+/* Batch norm's channels split across the threads: each channel's sums are its own. */
+struct bn_job {
+	vgg_trainer *t;
+	const struct train_layer *l;
+	const float *gamma, *beta;
+	float *dy, *dgamma, *dbeta;
+	int n, hw, slices;
+};
+
+static void bn_forward_slice(void *ctx, int i)
+{
+	const struct bn_job *j = ctx;
+	const struct train_layer *l = j->l;
+	int c = l->conv.out_c;
+	vgg__bn_train_forward(l->out, j->n, c, j->hw, c * i / j->slices, c * (i + 1) / j->slices,
+	                      j->gamma, j->beta, j->t->bn_eps, l->out, l->xhat, l->mean, l->var);
+}
+
+static void bn_backward_slice(void *ctx, int i)
+{
+	const struct bn_job *j = ctx;
+	const struct train_layer *l = j->l;
+	int c = l->conv.out_c;
+	vgg__bn_backward(j->dy, l->xhat, j->gamma, l->var, j->t->bn_eps, j->n, c, j->hw,
+	                 c * i / j->slices, c * (i + 1) / j->slices, j->dgamma, j->dbeta, j->dy);
+}
+
 /* FC layers are one GEMM over the batch, which OpenBLAS's own threads split better. */
 static int conv_slices(const vgg_trainer *t, const struct train_layer *l, int n)
 {
@@ -369,8 +396,9 @@ static void forward(vgg_trainer *t, const float *x, int n, size_t top, int train
 				const float *beta = gamma + o;
 				float *rm = t->stats + l->stat_at, *rv = rm + o;
 				if (training) {
-					vgg__bn_train_forward(l->out, n, o, hw, gamma, beta, t->bn_eps, l->out,
-					                      l->xhat, l->mean, l->var);
+					struct bn_job job = {t, l, gamma, beta, NULL, NULL, NULL, n, hw,
+					                     t->slices < o ? t->slices : o};
+					vgg__parallel(job.slices, bn_forward_slice, &job);
 					/* PyTorch's running variance is the unbiased estimate. */
 					double count = (double)n * hw;
 					double unbias = count > 1 ? count / (count - 1) : 1;
@@ -459,10 +487,11 @@ static void backward(vgg_trainer *t, const float *x, int n, size_t top, float **
 			if (info->batch_norm) {
 				const float *gamma = t->params + l->param_at + l->param_len - 2 * o;
 				const float *rv = t->stats + l->stat_at + o;
-				if (training)
-					vgg__bn_backward(dy, l->xhat, gamma, l->var, t->bn_eps, n, (int)o, hw,
-					                 g + k * o + o, g + k * o + 2 * o, dy);
-				else
+				if (training) {
+					struct bn_job job = {t, l, gamma, NULL, dy, g + k * o + o, g + k * o + 2 * o,
+					                     n, hw, t->slices < (int)o ? t->slices : (int)o};
+					vgg__parallel(job.slices, bn_backward_slice, &job);
+				} else {
 					for (int s = 0; s < n; s++)
 						for (size_t c = 0; c < o; c++) {
 							float scale = gamma[c] / sqrtf(rv[c] + t->bn_eps);
@@ -470,6 +499,7 @@ static void backward(vgg_trainer *t, const float *x, int n, size_t top, float **
 							for (int j = 0; j < hw; j++)
 								p[j] *= scale;
 						}
+				}
 			}
 			struct conv_job job = {t, l, in, dy, dx, n, conv_slices(t, l, n)};
 			vgg__parallel(job.slices, conv_backward_slice, &job);

@@ -204,7 +204,7 @@ static void check_bn(void)
 	float y[N * C * HW], xhat[N * C * HW], mean[C], var[C], dz[N * C * HW];
 	float dgamma[C] = {0}, dbeta[C] = {0};
 	const float eps = 1e-5f;
-	vgg__bn_train_forward(z, N, C, HW, gamma, beta, eps, y, xhat, mean, var);
+	vgg__bn_train_forward(z, N, C, HW, 0, C, gamma, beta, eps, y, xhat, mean, var);
 	double m0 = 0, v0 = 0;
 	for (int i = 0; i < N; i++)
 		for (int j = 0; j < HW; j++)
@@ -216,16 +216,16 @@ static void check_bn(void)
 	v0 /= N * HW;
 	CHECK(fabs(mean[0] - m0) < 1e-6 && fabs(var[0] - v0) < 1e-6,
 	      "batch norm: the batch's mean and biased variance per channel");
-	vgg__bn_backward(r, xhat, gamma, var, eps, N, C, HW, dgamma, dbeta, dz);
+	vgg__bn_backward(r, xhat, gamma, var, eps, N, C, HW, 0, C, dgamma, dbeta, dz);
 	const float h = 1e-2f;
 	struct agree az = {0}, ag = {0}, ab = {0};
 	for (size_t i = 0; i < len; i++) {
 		float keep = z[i];
 		z[i] = keep + h;
-		vgg__bn_train_forward(z, N, C, HW, gamma, beta, eps, y, xhat, mean, var);
+		vgg__bn_train_forward(z, N, C, HW, 0, C, gamma, beta, eps, y, xhat, mean, var);
 		double up = dot(y, r, len);
 		z[i] = keep - h;
-		vgg__bn_train_forward(z, N, C, HW, gamma, beta, eps, y, xhat, mean, var);
+		vgg__bn_train_forward(z, N, C, HW, 0, C, gamma, beta, eps, y, xhat, mean, var);
 		double down = dot(y, r, len);
 		z[i] = keep;
 		agree_add(&az, dz[i], (up - down) / (2 * h));
@@ -237,10 +237,10 @@ static void check_bn(void)
 		for (int k = 0; k < 2; k++) {
 			float keep = p[k][c];
 			p[k][c] = keep + h;
-			vgg__bn_train_forward(z, N, C, HW, gamma, beta, eps, y, xhat, mean, var);
+			vgg__bn_train_forward(z, N, C, HW, 0, C, gamma, beta, eps, y, xhat, mean, var);
 			double up = dot(y, r, len);
 			p[k][c] = keep - h;
-			vgg__bn_train_forward(z, N, C, HW, gamma, beta, eps, y, xhat, mean, var);
+			vgg__bn_train_forward(z, N, C, HW, 0, C, gamma, beta, eps, y, xhat, mean, var);
 			double down = dot(y, r, len);
 			p[k][c] = keep;
 			agree_add(a[k], got[k], (up - down) / (2 * h));
