@@ -275,3 +275,25 @@ void cli_json_axes(cJSON *obj, const char *key, double y, double x)
 	cJSON_AddItemToArray(pair, cJSON_CreateNumber(y));
 	cJSON_AddItemToArray(pair, cJSON_CreateNumber(x));
 }
+
+char *cli_read_text(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		cli_fail("cannot open '%s': %s", path, strerror(errno));
+	size_t len = 0, cap = 1 << 16;
+	char *text = malloc(cap);
+	for (;;) {
+		if (!text)
+			cli_fail("out of memory");
+		len += fread(text + len, 1, cap - len - 1, f);
+		if (len < cap - 1)
+			break;
+		if (cap > (1u << 26))
+			cli_fail("'%s': too large for a text file (over 64 MiB)", path);
+		text = realloc(text, cap *= 2);
+	}
+	fclose(f);
+	text[len] = 0;
+	return text;
+}

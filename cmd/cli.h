@@ -55,6 +55,10 @@ enum cli_file_kind cli_data_kind(const void *data, size_t size);
 /* The most a tool reads from stdin in one piece: 16 GiB, many times any VGG's weights. */
 #define CLI_MAX_STREAM ((size_t)16 << 30)
 
+/* A text file (labels, a prototxt, WordNet ids) as a string, malloc'd; exits 1 when it
+ * cannot be read or is over 64 MiB. */
+char *cli_read_text(const char *path);
+
 /* 138357544 -> "138,357,544" in buf (at least 32 bytes). */
 const char *cli_thousands(uint64_t v, char *buf);
 /* 12845056 -> "12.2 MiB" in buf (at least 32 bytes). */

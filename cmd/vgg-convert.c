@@ -190,29 +190,6 @@ static void release_input(struct input *in)
 	in->size = 0;
 }
 
-/* A text file (labels, a prototxt, WordNet ids) as a string. */
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		cli_fail("cannot open '%s': %s", path, strerror(errno));
-	size_t len = 0, cap = 1 << 16;
-	char *text = malloc(cap);
-	for (;;) {
-		if (!text)
-			cli_fail("out of memory");
-		len += fread(text + len, 1, cap - len - 1, f);
-		if (len < cap - 1)
-			break;
-		if (cap > (1u << 26))
-			cli_fail("'%s': too large for a text file (over 64 MiB)", path);
-		text = realloc(text, cap *= 2);
-	}
-	fclose(f);
-	text[len] = 0;
-	return text;
-}
-
 /* Maps the pages of bytes [p, p + n) of a mapped input at once, now that they are known to
  * be weights: the output is written from them, and faulting them in one by one during the
  * writes costs more than the copy.  Before Linux 5.14 they are faulted in as they come. */
@@ -336,14 +313,14 @@ static void apply_format_options(const struct options *o, struct source *src)
 	if (o->mean && src->format != FORMAT_CAFFE)
 		cli_usage_error("--mean goes with Caffe weights");
 	if (o->prototxt) {
-		char *text = read_text(o->prototxt);
+		char *text = cli_read_text(o->prototxt);
 		if (vgg_caffe_prototxt(text, o->prototxt, &src->config, &src->proto_names,
 		                       &src->proto_count, &err))
 			cli_fail("%s", err.msg);
 		free(text);
 	}
 	if (o->darknet_labels) {
-		char *wnids = read_text(o->darknet_labels), last[32] = "";
+		char *wnids = cli_read_text(o->darknet_labels), last[32] = "";
 		for (size_t i = 0; i < vgg_tensor_set_count(src->set); i++) {
 			const char *n = vgg_tensor_set_at(src->set, i)->name;
 			if (strncmp(n, "fc", 2) == 0 && strlen(n) < sizeof last)
@@ -987,7 +964,7 @@ static void set_metadata(vgg_weights_writer *wr, const struct options *o,
 		set_meta(wr, "vgg.mean", "0,0,0");
 		set_meta(wr, "vgg.std", "1,1,1");
 	}
-	char *labels = o->labels ? read_text(o->labels) : NULL;
+	char *labels = o->labels ? cli_read_text(o->labels) : NULL;
 	if (labels)
 		set_meta(wr, "vgg.labels", labels);
 	else if (!have_labels && vgg_config_classes(cfg) == 1000)

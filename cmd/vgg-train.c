@@ -450,33 +450,6 @@ static void freeze(struct run *r)
 	free(list);
 }
 
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		cli_fail("cannot open '%s': %s", path, strerror(errno));
-	char *text = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len + 4096 + 1 > cap) {
-			cap = (cap + 4096) * 2;
-			char *grown = realloc(text, cap);
-			if (!grown)
-				cli_fail("out of memory reading '%s'", path);
-			text = grown;
-		}
-		size_t got = fread(text + len, 1, 4096, f);
-		len += got;
-		if (got < 4096)
-			break;
-	}
-	if (ferror(f))
-		cli_fail("cannot read '%s'", path);
-	fclose(f);
-	text[len] = 0;
-	return text;
-}
-
 static int count_lines(const char *text)
 {
 	int n = *text != 0;
@@ -492,7 +465,7 @@ static void class_names(struct run *r)
 	if (given && vgg_label_list(given)) {
 		r->label_list = given;
 	} else if (given) {
-		r->labels = read_text(given);
+		r->labels = cli_read_text(given);
 		size_t n = strlen(r->labels);
 		while (n && (r->labels[n - 1] == '\n' || r->labels[n - 1] == '\r'))
 			r->labels[--n] = 0;
