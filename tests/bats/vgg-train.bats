@@ -3,6 +3,7 @@
 # PGM images per class, a list file, IDX files); the loss falls, resume equals an
 # uninterrupted run, the seed fixes the weights; every option; bad input.
 load test_helper
+load train_data
 bats_require_minimum_version 1.5.0
 
 TOOL=vgg-train
@@ -12,36 +13,6 @@ setup() {
 	D=$BATS_TEST_TMPDIR
 	OUT=$D/out.safetensors
 	make_data "$D"
-}
-
-# make_data DIR: DIR/classes/{bottom,top}/N.pgm (bright in the bottom or the top half,
-# with noise: classes that survive horizontal flips), DIR/list.txt naming the same images, and DIR/t-images-idx3-ubyte with its
-# labels file holding them as IDX.
-make_data() {
-	python3 - "$1" <<'EOF'
-import os, random, struct, sys
-top = sys.argv[1]
-random.seed(3)
-images, labels = [], []
-for label, name in enumerate(("bottom", "top")):
-    os.makedirs(os.path.join(top, "classes", name), exist_ok=True)
-    for i in range(24):
-        px = bytes(min(255, max(0, (200 if (y >= 4) == (label == 0) else 40) +
-                               random.randint(-30, 30)))
-                   for y in range(8) for x in range(8))
-        with open(os.path.join(top, "classes", name, "%02d.pgm" % i), "wb") as f:
-            f.write(b"P5\n8 8\n255\n" + px)
-        images.append(px)
-        labels.append(label)
-with open(os.path.join(top, "list.txt"), "w") as f:
-    for label, name in enumerate(("bottom", "top")):
-        for i in range(24):
-            f.write("classes/%s/%02d.pgm %d\n" % (name, i, label))
-with open(os.path.join(top, "t-images-idx3-ubyte"), "wb") as f:
-    f.write(struct.pack(">IIII", 0x803, len(images), 8, 8) + b"".join(images))
-with open(os.path.join(top, "t-labels-idx1-ubyte"), "wb") as f:
-    f.write(struct.pack(">II", 0x801, len(labels)) + bytes(labels))
-EOF
 }
 
 # train ARGS...: the tiny net on the class directory, quietly, one thread.
