@@ -12,6 +12,10 @@
 
 #include "vgg.h"
 
+/* When the gradients are summed: during the backward pass, after it, or during it when
+ * every rank has a machine to itself (--overlap). */
+enum train_mpi_overlap { TRAIN_MPI_AUTO, TRAIN_MPI_OVERLAP, TRAIN_MPI_AFTER };
+
 /* Where the last step's time went on its way to the summed gradients. */
 struct train_mpi_times {
 	double sum;   /* seconds spent summing across ranks, overlapped or not */
@@ -26,7 +30,7 @@ struct train_mpi_times {
 
 /* Joins the job when a launcher started this process (mpirun, srun); from then on a
  * cli_fail or usage error on any rank ends every rank (MPI_Abort). */
-void train_mpi_start(int *argc, char ***argv);
+void train_mpi_start(int *argc, char ***argv, enum train_mpi_overlap overlap);
 /* This process's rank, the job's ranks, and those of them on this machine. */
 int train_mpi_rank(void);
 int train_mpi_ranks(void);
@@ -38,7 +42,7 @@ void train_mpi_average(float *v, size_t n);
 /*
  * The mean gradient of a batch of `total` images of which this rank holds the n in x (0
  * too): each rank's own mean is weighted by n / total and the ranks' sum, taken in buckets
- * as the backward pass finishes them, lands in every rank's trainer, ready for
+ * as the backward pass finishes them or after it, lands in every rank's trainer, ready for
  * vgg_trainer_update.  *loss and *correct are this rank's share's (0 for none).
  */
 int train_mpi_gradients(vgg_trainer *t, const float *x, const int *labels, int n,
@@ -51,10 +55,11 @@ void train_mpi_finish(void);
 
 #define TRAIN_MPI_HELP ""
 
-static inline void train_mpi_start(int *argc, char ***argv)
+static inline void train_mpi_start(int *argc, char ***argv, enum train_mpi_overlap overlap)
 {
 	(void)argc;
 	(void)argv;
+	(void)overlap;
 }
 
 static inline int train_mpi_rank(void)

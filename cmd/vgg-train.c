@@ -71,6 +71,9 @@ static void usage(void)
 	       "      --plot FILE.png     loss and accuracy per epoch as a chart\n"
 	       "  -t, --threads N         threads for the maths [all cores]\n"
 	       "      --seed N            the seed of every random choice [1]\n"
+	       "      --overlap WHEN      under MPI, sum the gradients during the backward pass:\n"
+	       "                          yes, no, or auto (when every rank has a machine to\n"
+	       "                          itself) [auto]\n"
 	       "  -q, --quiet             no progress bar or epoch lines\n"
 	       "  -h, --help              show this help and exit\n"
 	       "  -V, --version           show the version and exit\n"
@@ -83,7 +86,7 @@ enum {
 	OPT_TRAIN = 256, OPT_VAL, OPT_VAL_SPLIT, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_DROPOUT,
 	OPT_SCHEDULE, OPT_PATIENCE, OPT_LR_DROPS, OPT_STEP, OPT_WARMUP, OPT_SCALE, OPT_PAD,
 	OPT_NO_FLIP, OPT_COLOUR, OPT_MEAN, OPT_STD, OPT_INIT, OPT_INIT_FROM, OPT_FREEZE,
-	OPT_LABELS, OPT_CHECKPOINT, OPT_RESUME, OPT_LOG, OPT_PLOT, OPT_SEED
+	OPT_LABELS, OPT_CHECKPOINT, OPT_RESUME, OPT_LOG, OPT_PLOT, OPT_SEED, OPT_OVERLAP
 };
 
 struct options {
@@ -99,6 +102,7 @@ struct options {
 	int have_mean, have_std;
 	enum vgg_init init;
 	uint64_t seed;
+	enum train_mpi_overlap overlap;
 };
 
 static double parse_double(const char *opt, const char *s, double min, double max)
@@ -182,6 +186,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"plot", required_argument, 0, OPT_PLOT},
 		{"threads", required_argument, 0, 't'},
 		{"seed", required_argument, 0, OPT_SEED},
+		{"overlap", required_argument, 0, OPT_OVERLAP},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
@@ -249,6 +254,16 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 't': o->threads = (int)cli_parse_long("--threads", optarg, 1, 1024); break;
 		case OPT_SEED:
 			o->seed = (uint64_t)cli_parse_long("--seed", optarg, 0, 0x7fffffffffffffffL);
+			break;
+		case OPT_OVERLAP:
+			if (strcmp(optarg, "auto") == 0)
+				o->overlap = TRAIN_MPI_AUTO;
+			else if (strcmp(optarg, "yes") == 0)
+				o->overlap = TRAIN_MPI_OVERLAP;
+			else if (strcmp(optarg, "no") == 0)
+				o->overlap = TRAIN_MPI_AFTER;
+			else
+				cli_usage_error("--overlap: '%s' is not yes, no or auto", optarg);
 			break;
 		case 'q': o->quiet = 1; break;
 		default: cli_common_option(c, argv, usage);
@@ -761,8 +776,8 @@ static void epoch(struct run *r, double *loss, double *acc)
 		cJSON_AddNumberToObject(j, "lr", sgd.lr);
 		cJSON_AddNumberToObject(j, "loss", l);
 		cJSON_AddNumberToObject(j, "accuracy", (double)correct / n);
+		cJSON_AddNumberToObject(j, "seconds", now() - t1);
 		if (ranks > 1) {
-			cJSON_AddNumberToObject(j, "seconds", now() - t1);
 			cJSON_AddNumberToObject(j, "allreduce_seconds", times.sum);
 			cJSON_AddNumberToObject(j, "allreduce_wait_seconds", times.wait);
 		}
@@ -839,7 +854,7 @@ static void run_epochs(struct run *r)
 static void join(struct run *r, int *argc, char ***argv)
 {
 	struct options *o = r->o;
-	train_mpi_start(argc, argv);
+	train_mpi_start(argc, argv, o->overlap);
 	r->lead = train_mpi_rank() == 0;
 	if (train_mpi_ranks() == 1)
 		return;

@@ -105,21 +105,23 @@ print("ok")' "$D/log"
 	assert_output ok
 }
 
-@test "3 ranks: batches of 2 leave one rank an empty share; the weights are 1 rank's" {
+@test "3 ranks summing during the backward pass: batches of 2 leave one rank an empty share" {
 	# shellcheck disable=SC2046
 	vgg-train $(opts) --arch "$NET" --batch 2 --epochs 1 -o "$D/one"
 	# shellcheck disable=SC2046
-	mpi 3 $(opts) --arch "$NET" --batch 2 --epochs 1 -o "$D/three"
+	mpi 3 $(opts) --arch "$NET" --batch 2 --epochs 1 -o "$D/three" --overlap yes
 	within_1e5 "$D/one" "$D/three"
 }
 
-@test "a net of 6.7M parameters sums its gradients in two buckets; the weights are 1 rank's" {
-	local wide='input 8x8x1 conv3-4 maxpool FC-2560 FC-2560 FC-2'
+@test "6.7M parameters go in two buckets, during or after the backward pass, as 1 rank's" {
+	local wide='input 8x8x1 conv3-4 maxpool FC-2560 FC-2560 FC-2' when
 	vgg-train -q -t 1 --train "$D/classes" --lr 0.002 --dropout 0 --arch "$wide" \
 		--batch 24 --epochs 1 -o "$D/one"
-	mpi 2 -q -t 1 --train "$D/classes" --lr 0.002 --dropout 0 --arch "$wide" \
-		--batch 24 --epochs 1 -o "$D/two"
-	within_1e5 "$D/one" "$D/two"
+	for when in yes no; do
+		mpi 2 -q -t 1 --train "$D/classes" --lr 0.002 --dropout 0 --arch "$wide" \
+			--batch 24 --epochs 1 -o "$D/two" --overlap "$when"
+		within_1e5 "$D/one" "$D/two"
+	done
 }
 
 @test "--resume goes on with another rank count: 2 then 1, and 1 then 2" {

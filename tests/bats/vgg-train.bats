@@ -36,7 +36,8 @@ for line in open(sys.argv[1]):
 	for opt in --arch --width --input --train --val --val-split --output --epochs --batch --lr --momentum \
 		--weight-decay --dropout --schedule --patience --lr-drops --step --warmup --scale \
 		--pad --no-flip --colour --mean --std --init --init-from --freeze --labels \
-		--checkpoint --resume --log --plot --threads --seed --quiet --help --version; do
+		--checkpoint --resume --log --plot --threads --seed --overlap --quiet --help \
+		--version; do
 		assert_output --partial -- "$opt"
 		grep -qF -- "${opt//-/\\-}" "$TOP/man/vgg-train.1" || fail "$opt is not in vgg-train(1)"
 	done
@@ -52,7 +53,7 @@ for line in open(sys.argv[1]):
 	for bad in '--lr x' '--lr -1' '--epochs 0' '--batch 0' '--momentum 2' '--dropout 1' \
 		'--schedule fast' '--init zeros' '--scale 0' '--scale 300:200' '--scale a:b' \
 		'--mean 1,2' '--std 0,1,1' '--patience 0' '--val-split 1.5' '--threads 0' \
-		'--pad -1' '--bogus'; do
+		'--pad -1' '--overlap maybe' '--bogus'; do
 		# shellcheck disable=SC2086
 		check_usage_error --arch "$NET" --train "$D/classes" -o "$OUT" $bad
 	done
@@ -152,7 +153,7 @@ epochs = [r for r in rows if r["type"] == "epoch"]
 # 36 training images in batches of 8: 5 steps an epoch.
 assert len(steps) == 10, len(steps)
 assert [r["step"] for r in steps] == list(range(1, 11))
-assert set(steps[0]) == {"type", "epoch", "step", "lr", "loss", "accuracy"}, steps[0]
+assert set(steps[0]) == {"type", "epoch", "step", "lr", "loss", "accuracy", "seconds"}, steps[0]
 assert len(epochs) == 2
 assert {"val_loss", "val_top1_error", "val_top5_error", "seconds"} <= set(epochs[0])
 print("ok")' "$D/log"
