@@ -3,12 +3,13 @@
 # against `mpirun -np 2` ranks sharing them, summing the gradients after the backward pass
 # (--overlap no, the default on one machine) or during it (--overlap yes): training
 # images/s, and the share of the step spent summing gradients (in MPI_Allreduce) and
-# still waited for after the backward pass.  Two nets on random images: the Fashion-MNIST VGG of bench/train.sh
-# (32x32x1, 0.9 M parameters) and VGG-16 at 224x224 with 1000 classes (138 M parameters,
-# 553 MB of gradients a step).  From VGG-16's figures it then estimates the step time for
-# 8 and 64 machines on 10 and 100 Gb/s networks with the model of doc/distributed.md.
+# still waited for after the backward pass.  Two nets on random images: the Fashion-MNIST
+# VGG of bench/train.sh (32x32x1, 0.9 M parameters) and VGG-16 at 224x224 with 1000
+# classes (138 M parameters, 553 MB of gradients a step).  From VGG-16's figures it then
+# estimates the step time for 8 and 64 machines on 10 and 100 Gb/s networks with the
+# model of doc/distributed.md.
 # Usage: bench/train_mpi.sh [STEPS]   (VGG-16 steps of 8 images, default 3; needs an MPI
-# build, which ./configure makes when it finds Open MPI; some 5 minutes on two cores)
+# build, which ./configure makes when it finds Open MPI; 7 minutes on two busy cores)
 set -eu
 cd "$(dirname "$0")/.."
 steps=${1:-3}
@@ -22,7 +23,7 @@ if ! build/vgg-train --help | grep -q '^Built with MPI'; then
 fi
 cores=$(nproc)
 half=$((cores / 2 > 0 ? cores / 2 : 1))
-export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
+export OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
 
 # Random images: 2048 of 32x32 in IDX files, and 8 x STEPS of 224x224 as PGM files in a
 # list whose labels reach 999, so that VGG-16 keeps its 1000 classes.

@@ -16,8 +16,9 @@ setup() {
 		skip "no mpirun (apt-get install openmpi-bin libopenmpi-dev, then ./configure)"
 	vgg-train --help | grep -q '^Built with MPI' || skip "vgg-train was built without MPI"
 	# One machine, possibly a container without a network, possibly as root (CI): shared
-	# memory between the ranks, the runtime's own traffic on the loopback.
-	export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
+	# memory between the ranks (ob1 over the self and vader transports, not UCX, which
+	# looks for network devices), the runtime's own traffic on the loopback.
+	export OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
 	export OMPI_MCA_oob_tcp_if_include=lo OMPI_MCA_btl_tcp_if_include=lo
 	# Open MPI frees not all it allocates; the sanitizers' leak check would fail every rank.
 	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
@@ -182,7 +183,8 @@ print("ok")' "$D/log"
 import json, struct, sys
 data = open(sys.argv[1], "rb").read()
 n = struct.unpack("<Q", data[:8])[0]
-print(json.loads(json.loads(data[8:8 + n])["__metadata__"]["vgg.train.state"])["epoch"])' "$OUT.ckpt"
+state = json.loads(data[8:8 + n])["__metadata__"]["vgg.train.state"]
+print(json.loads(state)["epoch"])' "$OUT.ckpt"
 	local epochs=$((output + 1))
 	run -0 mpi 2 -q -t 1 --train "$D/classes" --batch 1 --epochs "$epochs" -o "$OUT" \
 		--resume "$OUT.ckpt"
