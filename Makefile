@@ -59,6 +59,15 @@ $(B)/cmd/%.o: cmd/%.c config.mk
 $(B)/vgg-%: $(B)/cmd/vgg-%.o $(CLI_OBJ) $(B)/libvgg.a
 	$(CC) $(LDFLAGS) -o $@ $< $(CLI_OBJ) $(B)/libvgg.a $(DEP_LIBS)
 
+# With MPI (see ./configure), vgg-train runs as the ranks of a job; cmd/train_mpi.c alone
+# holds the MPI code, and the library knows nothing of it.
+ifeq ($(HAVE_MPI),1)
+TRAIN_MPI_OBJ = $(B)/cmd/train_mpi.o
+$(B)/cmd/vgg-train.o $(TRAIN_MPI_OBJ): ALL_CFLAGS += -DVGG_MPI $(MPI_CFLAGS)
+endif
+$(B)/vgg-train: $(B)/cmd/vgg-train.o $(TRAIN_MPI_OBJ) $(CLI_OBJ) $(B)/libvgg.a
+	$(CC) $(LDFLAGS) -o $@ $< $(TRAIN_MPI_OBJ) $(CLI_OBJ) $(B)/libvgg.a $(DEP_LIBS) $(MPI_LIBS)
+
 $(B)/tests/%: tests/unit/%.c $(B)/libvgg.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(B)/libvgg.a $(DEP_LIBS)

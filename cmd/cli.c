@@ -20,6 +20,15 @@ static void vmessage(const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+void (*cli_exit_hook)(int status);
+
+static noreturn void leave(int status)
+{
+	if (cli_exit_hook)
+		cli_exit_hook(status);
+	exit(status);
+}
+
 void cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -27,7 +36,7 @@ void cli_usage_error(const char *fmt, ...)
 	vmessage(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
-	exit(EXIT_USAGE);
+	leave(EXIT_USAGE);
 }
 
 void cli_fail(const char *fmt, ...)
@@ -36,7 +45,7 @@ void cli_fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(fmt, ap);
 	va_end(ap);
-	exit(EXIT_BAD_INPUT);
+	leave(EXIT_BAD_INPUT);
 }
 
 void cli_common_option(int c, char **argv, void (*usage)(void))

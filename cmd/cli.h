@@ -12,6 +12,9 @@ enum { EXIT_BAD_INPUT = 1, EXIT_USAGE = 2 };
 
 extern const char *cli_prog;
 
+/* When set, cli_usage_error and cli_fail call it with their exit status before exiting:
+ * an MPI rank that fails ends its whole job this way. */
+extern void (*cli_exit_hook)(int status);
 /* `PROG: MESSAGE` and a hint to stderr, exit 2. */
 noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* `PROG: MESSAGE` to stderr, exit 1. */

@@ -3,6 +3,8 @@
  * The flow: parse options; open the data and the net (fresh, from another net, or from a
  * checkpoint); then per epoch: batches from the loader's threads, a gradient step each,
  * an evaluation, a checkpoint; finally the weights file.
+ * Under mpirun or srun (built with MPI) every rank runs this flow on its share of each
+ * batch and train_mpi.c sums what they must agree on; rank 0 alone writes files and talks.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "train_mpi.h"
 
 static void usage(void)
 {
@@ -68,19 +71,22 @@ static void usage(void)
 	       "      --plot FILE.png     loss and accuracy per epoch as a chart\n"
 	       "  -t, --threads N         threads for the maths [all cores]\n"
 	       "      --seed N            the seed of every random choice [1]\n"
+	       "      --overlap WHEN      under MPI, sum the gradients during the backward pass:\n"
+	       "                          yes, no, or auto (when every rank has a machine to\n"
+	       "                          itself) [auto]\n"
 	       "  -q, --quiet             no progress bar or epoch lines\n"
 	       "  -h, --help              show this help and exit\n"
 	       "  -V, --version           show the version and exit\n"
 	       "\n"
 	       "Exit status: 0 success, 1 bad data or a failure, 2 usage error, 130 interrupted\n"
-	       "(after writing the checkpoint).  See vgg-train(1).\n");
+	       "(after writing the checkpoint).  See vgg-train(1).\n" TRAIN_MPI_HELP);
 }
 
 enum {
 	OPT_TRAIN = 256, OPT_VAL, OPT_VAL_SPLIT, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_DROPOUT,
 	OPT_SCHEDULE, OPT_PATIENCE, OPT_LR_DROPS, OPT_STEP, OPT_WARMUP, OPT_SCALE, OPT_PAD,
 	OPT_NO_FLIP, OPT_COLOUR, OPT_MEAN, OPT_STD, OPT_INIT, OPT_INIT_FROM, OPT_FREEZE,
-	OPT_LABELS, OPT_CHECKPOINT, OPT_RESUME, OPT_LOG, OPT_PLOT, OPT_SEED
+	OPT_LABELS, OPT_CHECKPOINT, OPT_RESUME, OPT_LOG, OPT_PLOT, OPT_SEED, OPT_OVERLAP
 };
 
 struct options {
@@ -96,6 +102,7 @@ struct options {
 	int have_mean, have_std;
 	enum vgg_init init;
 	uint64_t seed;
+	enum train_mpi_overlap overlap;
 };
 
 static double parse_double(const char *opt, const char *s, double min, double max)
@@ -179,6 +186,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"plot", required_argument, 0, OPT_PLOT},
 		{"threads", required_argument, 0, 't'},
 		{"seed", required_argument, 0, OPT_SEED},
+		{"overlap", required_argument, 0, OPT_OVERLAP},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
@@ -247,6 +255,16 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_SEED:
 			o->seed = (uint64_t)cli_parse_long("--seed", optarg, 0, 0x7fffffffffffffffL);
 			break;
+		case OPT_OVERLAP:
+			if (strcmp(optarg, "auto") == 0)
+				o->overlap = TRAIN_MPI_AUTO;
+			else if (strcmp(optarg, "yes") == 0)
+				o->overlap = TRAIN_MPI_OVERLAP;
+			else if (strcmp(optarg, "no") == 0)
+				o->overlap = TRAIN_MPI_AFTER;
+			else
+				cli_usage_error("--overlap: '%s' is not yes, no or auto", optarg);
+			break;
 		case 'q': o->quiet = 1; break;
 		default: cli_common_option(c, argv, usage);
 		}
@@ -294,6 +312,9 @@ struct run {
 	const char *label_list;  /* or the name of a list in share/vgg */
 	char *checkpoint;
 	FILE *log;
+	int lead;                /* rank 0, or the only process: writes files and talks */
+	int stop;                /* every rank saw the interrupt: checkpoint and leave */
+	int stats_moved;         /* batch norm's running statistics moved since averaged */
 	int epoch, batch;        /* epochs done; batches done of the next epoch */
 	double *history;         /* per epoch: train loss, train acc, val loss, val acc */
 	int history_len;
@@ -417,8 +438,10 @@ static void init_from(struct run *r)
 	vgg_config_free(theirs);
 	if (vgg_trainer_copy_from(r->trainer, w, how, copied, sizeof copied, &err))
 		cli_fail("'%s': %s", r->o->init_from, err.msg);
-	fprintf(stderr, "%s: %s from %s: %s\n", cli_prog,
-	        how == VGG_COPY_FINETUNE ? "fine-tuning" : "net surgery", r->o->init_from, copied);
+	if (r->lead)
+		fprintf(stderr, "%s: %s from %s: %s\n", cli_prog,
+		        how == VGG_COPY_FINETUNE ? "fine-tuning" : "net surgery", r->o->init_from,
+		        copied);
 	vgg_weights_free(w);
 }
 
@@ -564,22 +587,40 @@ static void progress(const struct run *r, size_t done, size_t total, double t0, 
 	        r->epoch + 1, r->o->epochs, bar, done, total, rate, loss, acc, eta / 60, eta % 60);
 }
 
-/* One pass over the validation set: mean loss, top-1 and top-5 accuracy. */
+/* Batch norm's running statistics, moved apart by each rank's own batches, averaged so
+ * that every rank evaluates and rank 0 writes one net. */
+static void agree_on_statistics(struct run *r)
+{
+	size_t count;
+	if (!r->stats_moved)
+		return;
+	float *stats = vgg_trainer_stat_data(r->trainer, &count);
+	train_mpi_average(stats, count);
+	r->stats_moved = 0;
+}
+
+/* One pass over the validation set (each rank its shares): mean loss, top-1 and top-5
+ * accuracy. */
 static void evaluate(struct run *r, double *loss, double *top1, double *top5)
 {
 	vgg_error err;
 	const float *x;
 	const int *labels;
-	int n;
+	int n, ranks = train_mpi_ranks();
 	double sum = 0;
 	long right1 = 0, right5 = 0, count = 0;
+	size_t batches = vgg_loader_batches(r->val_loader);
+	agree_on_statistics(r);
 	if (vgg_loader_start(r->val_loader, r->o->seed, r->epoch, 0))
 		cli_fail("cannot start the validation loader");
-	for (;;) {
+	for (size_t b = 0;; b++) {
 		if (vgg_loader_next(r->val_loader, &x, &labels, &n, &err))
 			cli_fail("%s", err.msg);
-		if (n == 0)
+		/* A rank's share may be empty before the end (vgg_loader_shard). */
+		if (ranks == 1 ? n == 0 : b >= batches)
 			break;
+		if (n == 0)
+			continue;
 		double l;
 		int t1, t5;
 		if (vgg_trainer_evaluate(r->trainer, x, labels, n, &l, &t1, &t5, &err))
@@ -589,15 +630,20 @@ static void evaluate(struct run *r, double *loss, double *top1, double *top5)
 		right5 += t5;
 		count += n;
 	}
-	*loss = count ? sum / (double)count : NAN;
-	*top1 = count ? (double)right1 / (double)count : NAN;
-	*top5 = count ? (double)right5 / (double)count : NAN;
+	double all[4] = {sum, (double)right1, (double)right5, (double)count};
+	train_mpi_sum(all, 4);
+	*loss = all[3] > 0 ? all[0] / all[3] : NAN;
+	*top1 = all[3] > 0 ? all[1] / all[3] : NAN;
+	*top5 = all[3] > 0 ? all[2] / all[3] : NAN;
 }
 
-static void checkpoint(struct run *r)
+/* The checkpoint, or with `output` the weights file: every rank agrees on the net, rank 0
+ * writes it. */
+static void save(struct run *r, int output)
 {
 	vgg_error err;
-	if (write_weights(r, r->checkpoint, 1, &err))
+	agree_on_statistics(r);
+	if (r->lead && write_weights(r, output ? r->o->output : r->checkpoint, !output, &err))
 		cli_fail("%s", err.msg);
 }
 
@@ -623,6 +669,14 @@ static void warn_skipped(vgg_loader *l, size_t *warned)
 	*warned = skipped;
 }
 
+/* Dropout's masks come from the seed and the step, and under MPI from the rank too, so
+ * that each share of a batch has masks of its own; rank 0's are one process's. */
+static uint64_t step_seed(const struct options *o, uint64_t step)
+{
+	return o->seed * 0x9e3779b97f4a7c15ull + step +
+	       (uint64_t)train_mpi_rank() * 0xd1b54a32d192ed03ull;
+}
+
 /* One epoch of steps; returns the mean training loss and accuracy. */
 static void epoch(struct run *r, double *loss, double *acc)
 {
@@ -630,33 +684,56 @@ static void epoch(struct run *r, double *loss, double *acc)
 	vgg_error err = {0};
 	const float *x;
 	const int *labels;
-	int n, tty = !o->quiet && isatty(2);
+	int n, tty = !o->quiet && isatty(2), ranks = train_mpi_ranks();
 	size_t total = vgg_dataset_count(r->train), done = 0, warned = 0;
-	size_t batches = (total + (size_t)o->batch - 1) / (size_t)o->batch;
+	size_t batches = vgg_loader_batches(r->train_loader);
 	double sum = 0, t0 = now();
 	long right = 0, seen = 0;
 	if (vgg_loader_start(r->train_loader, o->seed, r->epoch, 1))
 		cli_fail("cannot start the training loader");
-	/* A resumed epoch skips the batches it had done; they come in the same order. */
+	/* A resumed epoch skips the batches it had done; they come in the same order.  A
+	 * rank's share may be empty before the end (vgg_loader_shard). */
 	for (int b = 0; b < r->batch; b++)
-		if (vgg_loader_next(r->train_loader, &x, &labels, &n, &err) || n == 0)
+		if (vgg_loader_next(r->train_loader, &x, &labels, &n, &err) || (n == 0 && ranks == 1))
 			break;
 	done = (size_t)r->batch * (size_t)o->batch;
-	while (!interrupted) {
+	while (!r->stop) {
 		if (vgg_loader_next(r->train_loader, &x, &labels, &n, &err))
 			cli_fail("%s", err.msg);
-		if (n == 0)
+		if (ranks == 1 ? n == 0 : (size_t)r->batch >= batches)
 			break;
 		warn_skipped(r->train_loader, &warned);
+		/* The ranks agree on the batch's size, and on stopping, before the step. */
+		double agreed[2] = {n, interrupted};
+		train_mpi_sum(agreed, 2);
+		if (agreed[1] > 0) {
+			r->stop = 1;
+			break;
+		}
+		long images = (long)agreed[0];
+		if (images == 0) {
+			/* Not one image of the batch loaded, on any rank. */
+			r->batch++;
+			continue;
+		}
 		uint64_t step = vgg_trainer_steps(r->trainer);
 		vgg_sgd sgd = {vgg_schedule_lr(&o->sched, r->epoch, (double)r->batch / (double)batches),
 		               o->momentum, o->weight_decay};
-		double l;
+		double l, t1 = now();
 		int correct;
-		if (vgg_trainer_gradients(r->trainer, x, labels, n, o->seed * 0x9e3779b97f4a7c15ull + step,
-		                          &l, &correct, &err))
+		struct train_mpi_times times;
+		if (train_mpi_gradients(r->trainer, x, labels, n, images, step_seed(o, step), &l,
+		                        &correct, &times, &err))
 			cli_fail("%s", err.msg);
 		vgg_trainer_update(r->trainer, &sgd);
+		r->stats_moved = 1;
+		if (ranks > 1) {
+			double shares[2] = {l * n, correct};
+			train_mpi_sum(shares, 2);
+			l = shares[0] / (double)images;
+			correct = (int)shares[1];
+			n = (int)images;
+		}
 		if (!isfinite(l))
 			cli_fail("the loss diverged (%g) at epoch %d, step %llu: try a lower --lr", l,
 			         r->epoch + 1, (unsigned long long)step);
@@ -672,12 +749,19 @@ static void epoch(struct run *r, double *loss, double *acc)
 		cJSON_AddNumberToObject(j, "lr", sgd.lr);
 		cJSON_AddNumberToObject(j, "loss", l);
 		cJSON_AddNumberToObject(j, "accuracy", (double)correct / n);
+		cJSON_AddNumberToObject(j, "seconds", now() - t1);
+		if (ranks > 1) {
+			cJSON_AddNumberToObject(j, "allreduce_seconds", times.sum);
+			cJSON_AddNumberToObject(j, "allreduce_wait_seconds", times.wait);
+		}
 		log_json(r, j);
 		if (tty)
 			progress(r, done, total, t0, sum / (double)seen, (double)right / (double)seen);
 	}
 	if (tty)
 		fprintf(stderr, "\r%*s\r", 100, "");
+	if (ranks == 1)
+		r->stop = interrupted;
 	*loss = seen ? sum / (double)seen : NAN;
 	*acc = seen ? (double)right / (double)seen : NAN;
 }
@@ -688,10 +772,12 @@ static void run_epochs(struct run *r)
 	while (r->epoch < o->epochs) {
 		double t0 = now(), loss, acc, vloss = NAN, top1 = NAN, top5 = NAN;
 		epoch(r, &loss, &acc);
-		if (interrupted) {
-			checkpoint(r);
-			fprintf(stderr, "%s: interrupted; checkpoint written to %s (resume with --resume)\n",
-			        cli_prog, r->checkpoint);
+		if (r->stop) {
+			save(r, 0);
+			if (r->lead)
+				fprintf(stderr, "%s: interrupted; checkpoint written to %s (resume with "
+				        "--resume)\n", cli_prog, r->checkpoint);
+			train_mpi_finish();
 			exit(130);
 		}
 		if (r->val)
@@ -700,7 +786,7 @@ static void run_epochs(struct run *r)
 		int dropped = vgg_schedule_epoch_end(&o->sched, r->val ? top1 : acc);
 		r->epoch++;
 		r->batch = 0;
-		checkpoint(r);
+		save(r, 0);
 		double secs = now() - t0;
 		if (!o->quiet) {
 			printf("epoch %d/%d: loss %.4f, accuracy %.4f", r->epoch, o->epochs, loss, acc);
@@ -736,6 +822,28 @@ static void run_epochs(struct run *r)
 	}
 }
 
+/* Under mpirun or srun: this process's part in the job.  Rank 0 alone writes the log, the
+ * plot and the files, and talks; the cores of a machine are shared among its ranks. */
+static void join(struct run *r, int *argc, char ***argv)
+{
+	struct options *o = r->o;
+	train_mpi_start(argc, argv, o->overlap);
+	r->lead = train_mpi_rank() == 0;
+	if (train_mpi_ranks() == 1)
+		return;
+	if (o->init_from && strcmp(o->init_from, "-") == 0)
+		cli_usage_error("--init-from -: only rank 0 has stdin under MPI; name a file");
+	if (!o->threads) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		long share = cores / train_mpi_local_ranks();
+		o->threads = share > 1 ? (int)share : 1;
+	}
+	if (!r->lead) {
+		o->quiet = 1;
+		o->log = o->plot = NULL;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -744,6 +852,7 @@ int main(int argc, char **argv)
 	cli_prog = "vgg-train";
 	parse_options(argc, argv, &o);
 	r.o = &o;
+	join(&r, &argc, &argv);
 	vgg_set_threads(o.threads);
 	open_data(&r);
 	vgg_weights *ckpt = NULL;
@@ -784,6 +893,10 @@ int main(int argc, char **argv)
 	if (vgg_loader_new(r.train, &r.aug, r.channels, o.batch, o.threads, &r.train_loader, &err) ||
 	    (r.val && vgg_loader_new(r.val, &r.aug, r.channels, o.batch, o.threads, &r.val_loader, &err)))
 		cli_fail("%s", err.msg);
+	if (train_mpi_ranks() > 1 &&
+	    (vgg_loader_shard(r.train_loader, train_mpi_rank(), train_mpi_ranks()) ||
+	     (r.val_loader && vgg_loader_shard(r.val_loader, train_mpi_rank(), train_mpi_ranks()))))
+		cli_fail("cannot shard the batches");
 	if (o.checkpoint) {
 		r.checkpoint = strdup(o.checkpoint);
 	} else if ((r.checkpoint = malloc(strlen(o.output) + 6))) {
@@ -798,8 +911,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	run_epochs(&r);
-	if (write_weights(&r, o.output, 0, &err))
-		cli_fail("%s", err.msg);
+	save(&r, 1);
 	if (o.plot) {
 		int n = r.history_len;
 		double *series = malloc((size_t)(n ? n : 1) * 4 * sizeof *series);
@@ -829,5 +941,6 @@ int main(int argc, char **argv)
 	vgg_dataset_free(r.val);
 	vgg_trainer_free(r.trainer);
 	vgg_config_free(r.cfg);
+	train_mpi_finish();
 	return 0;
 }

@@ -9,6 +9,10 @@
  * frees them.  A worker may run at most `ring` positions ahead of the caller.  Everything
  * an image's tensor depends on is drawn from (seed, epoch, image), so which worker makes
  * it, and when, changes nothing.
+ *
+ * A shard (vgg_loader_shard) keeps of the epoch's sequence only its own slice of every
+ * batch, so that the workers make no image another process will; the batches are then cut
+ * at the slices' ends instead of filled up to `batch`.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -32,6 +36,7 @@ struct vgg_loader {
 	vgg_augment aug;
 	int channels, batch;
 	size_t image_floats;     /* channels x crop_h x crop_w */
+	int rank, ranks;         /* the shard: this slice of every batch, out of `ranks` */
 
 	pthread_mutex_t lock;
 	pthread_cond_t work;     /* a worker may take a position */
@@ -46,7 +51,9 @@ struct vgg_loader {
 	int running, train;
 	uint64_t seed;
 	int epoch;
-	size_t *order;           /* position -> image, count of them */
+	size_t *order;           /* position -> image, `positions` of them */
+	size_t positions;        /* the dataset's count, or the shard's part of it */
+	size_t next_batch;       /* a shard: the batch vgg_loader_next gives next */
 	size_t taken;            /* positions handed to workers so far */
 	size_t consumed;         /* positions the caller has taken back */
 	int busy;                /* workers making an image */
@@ -82,7 +89,7 @@ static void *worker(void *arg)
 	vgg_loader *l = arg;
 	pthread_mutex_lock(&l->lock);
 	for (;;) {
-		while (!l->quit && !(l->running && l->taken < vgg_dataset_count(l->ds) &&
+		while (!l->quit && !(l->running && l->taken < l->positions &&
 		                     l->taken < l->consumed + l->nring)) {
 			l->idle++;
 			pthread_cond_wait(&l->work, &l->lock);
@@ -170,6 +177,7 @@ int vgg_loader_new(const vgg_dataset *ds, const vgg_augment *a, int channels, in
 	l->aug = *a;
 	l->channels = channels;
 	l->batch = batch;
+	l->ranks = 1;
 	l->image_floats = (size_t)channels * (size_t)a->crop_h * (size_t)a->crop_w;
 	/* One batch ahead, and room for every worker beyond it. */
 	l->nring = (size_t)batch + 2 * (size_t)threads;
@@ -208,6 +216,32 @@ int vgg_loader_new(const vgg_dataset *ds, const vgg_augment *a, int channels, in
 	return VGG_OK;
 }
 
+/* Batch `b`'s slice for this shard: its positions lo .. hi - 1, counted from its first. */
+static void slice(const vgg_loader *l, size_t b, size_t *lo, size_t *hi)
+{
+	size_t at = b * (size_t)l->batch, left = vgg_dataset_count(l->ds) - at;
+	size_t m = left < (size_t)l->batch ? left : (size_t)l->batch;
+	*lo = m * (size_t)l->rank / (size_t)l->ranks;
+	*hi = m * (size_t)(l->rank + 1) / (size_t)l->ranks;
+}
+
+size_t vgg_loader_batches(const vgg_loader *l)
+{
+	return (vgg_dataset_count(l->ds) + (size_t)l->batch - 1) / (size_t)l->batch;
+}
+
+int vgg_loader_shard(vgg_loader *l, int rank, int ranks)
+{
+	if (ranks < 1 || rank < 0 || rank >= ranks)
+		return VGG_ERANGE;
+	pthread_mutex_lock(&l->lock);
+	stop_epoch(l);
+	l->rank = rank;
+	l->ranks = ranks;
+	pthread_mutex_unlock(&l->lock);
+	return VGG_OK;
+}
+
 int vgg_loader_start(vgg_loader *l, uint64_t seed, int epoch, int train)
 {
 	if (epoch < 0)
@@ -220,12 +254,25 @@ int vgg_loader_start(vgg_loader *l, uint64_t seed, int epoch, int train)
 	else
 		for (size_t i = 0; i < count; i++)
 			l->order[i] = i;
+	l->positions = count;
+	if (l->ranks > 1) {
+		/* In place: a kept position never moves to the right. */
+		size_t kept = 0, batches = vgg_loader_batches(l);
+		for (size_t b = 0; b < batches; b++) {
+			size_t lo, hi;
+			slice(l, b, &lo, &hi);
+			for (size_t i = lo; i < hi; i++)
+				l->order[kept++] = l->order[b * (size_t)l->batch + i];
+		}
+		l->positions = kept;
+	}
 	for (size_t i = 0; i < l->nring; i++)
 		l->ring[i].ready = 0;
 	l->seed = seed;
 	l->epoch = epoch;
 	l->train = train != 0;
 	l->taken = l->consumed = 0;
+	l->next_batch = 0;
 	l->running = 1;
 	pthread_cond_broadcast(&l->work);
 	pthread_mutex_unlock(&l->lock);
@@ -235,7 +282,6 @@ int vgg_loader_start(vgg_loader *l, uint64_t seed, int epoch, int train)
 int vgg_loader_next(vgg_loader *l, const float **x, const int **labels, int *n,
                     vgg_error *err)
 {
-	size_t count = vgg_dataset_count(l->ds);
 	int got = 0, rc = VGG_OK;
 	*n = 0;
 	pthread_mutex_lock(&l->lock);
@@ -243,13 +289,24 @@ int vgg_loader_next(vgg_loader *l, const float **x, const int **labels, int *n,
 		pthread_mutex_unlock(&l->lock);
 		return vgg__fail(err, VGG_ERANGE, "the loader has no epoch: call vgg_loader_start");
 	}
-	while (got < l->batch && l->consumed < count) {
+	/* Unsharded, a batch is filled from as far as the epoch goes; a shard's ends with its
+	 * slice, which may come out short or empty. */
+	size_t end = l->positions;
+	if (l->ranks > 1) {
+		end = l->consumed;
+		if (l->next_batch < vgg_loader_batches(l)) {
+			size_t lo, hi;
+			slice(l, l->next_batch++, &lo, &hi);
+			end += hi - lo;
+		}
+	}
+	while (got < l->batch && l->consumed < end) {
 		struct slot *s = &l->ring[l->consumed % l->nring];
 		if (!s->ready) {
 			/* Woken once for the rest of the batch, not for each image of it. */
 			size_t last = l->consumed + (size_t)(l->batch - got) - 1;
-			if (last >= count)
-				last = count - 1;
+			if (last >= end)
+				last = end - 1;
 			while (last > l->consumed && l->ring[last % l->nring].ready)
 				last--;
 			l->waiting = 1;

@@ -48,6 +48,8 @@ struct vgg_trainer {
 	float *partial;            /* per extra thread: its share of a conv layer's gradients */
 	size_t partial_len;
 	uint64_t steps;
+	vgg_gradient_ready_fn *ready;
+	void *ready_ctx;
 };
 
 static int is_weighted(enum vgg_layer_kind kind)
@@ -508,6 +510,8 @@ static void backward(vgg_trainer *t, const float *x, int n, size_t top, float **
 				for (size_t j = 0; j < (k + 1) * o; j++)
 					g[j] += p[j];
 			}
+			if (training && t->ready)
+				t->ready(t->ready_ctx, l->param_at);
 			break;
 		}
 		case VGG_LAYER_POOL:
@@ -565,6 +569,18 @@ float *vgg_trainer_gradient_data(vgg_trainer *t, size_t *count)
 {
 	*count = t->nparams;
 	return t->grads;
+}
+
+void vgg_trainer_on_gradient_ready(vgg_trainer *t, vgg_gradient_ready_fn *fn, void *ctx)
+{
+	t->ready = fn;
+	t->ready_ctx = ctx;
+}
+
+float *vgg_trainer_stat_data(vgg_trainer *t, size_t *count)
+{
+	*count = t->nstats;
+	return t->stats;
 }
 
 void vgg_trainer_update(vgg_trainer *t, const vgg_sgd *sgd)

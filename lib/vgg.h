@@ -311,6 +311,21 @@ int vgg_loader_next(vgg_loader *l, const float **x, const int **labels, int *n,
  * none; valid until the next vgg_loader_next), which names its file. */
 size_t vgg_loader_skipped(const vgg_loader *l, const char **last_error);
 void vgg_loader_free(vgg_loader *l);
+/*
+ * Makes l give only share `rank` (0 .. ranks - 1) of every batch, for `ranks` processes that
+ * train on one batch together with the same seed: of batch b, positions b * batch .. b *
+ * batch + m - 1 of the epoch's order (m = batch, or what is left for the last batch), this
+ * rank gets positions m * rank / ranks .. m * (rank + 1) / ranks - 1.  The shares are
+ * disjoint, differ by at most one image, and together hold the images of the batch an
+ * unsharded loader gives while no image fails; a failed image is passed over without
+ * filling its share from later images, which belong to other batches, so a share may be
+ * short or empty (*n = 0) and the caller counts the epoch's vgg_loader_batches batches
+ * instead of waiting for *n = 0.  It stops the epoch in progress; ranks = 1 undoes it.
+ * VGG_ERANGE unless 0 <= rank < ranks.
+ */
+int vgg_loader_shard(vgg_loader *l, int rank, int ranks);
+/* Batches in an epoch: the dataset's count over `batch`, rounded up. */
+size_t vgg_loader_batches(const vgg_loader *l);
 
 /* ---- Weights files: safetensors, read by mmap (safetensors.c); vgg-weights(5) ---- */
 
@@ -490,6 +505,18 @@ int vgg_trainer_copy_from(vgg_trainer *t, const vgg_weights *w, enum vgg_copy ho
 int vgg_trainer_gradients(vgg_trainer *t, const float *x, const int *labels, int n,
                           uint64_t seed, double *loss, int *correct, vgg_error *err);
 float *vgg_trainer_gradient_data(vgg_trainer *t, size_t *count);
+/*
+ * Called by vgg_trainer_gradients on its own thread during the backward pass, each time a
+ * layer's gradients are done: the gradient array from index `from` to its end will not
+ * change again in this call, so a caller can start summing it across processes while the
+ * layers below still work.  Gradients below the last `from` are done when the call
+ * returns.  NULL stops the calls.
+ */
+typedef void vgg_gradient_ready_fn(void *ctx, size_t from);
+void vgg_trainer_on_gradient_ready(vgg_trainer *t, vgg_gradient_ready_fn *fn, void *ctx);
+/* Batch norm's running means and variances, in one array (a layer's means, then its
+ * variances), to be averaged across processes; *count is 0 without batch norm. */
+float *vgg_trainer_stat_data(vgg_trainer *t, size_t *count);
 void vgg_trainer_update(vgg_trainer *t, const vgg_sgd *sgd);
 /* Updates applied so far (restored from a checkpoint by vgg_trainer_set_steps). */
 uint64_t vgg_trainer_steps(const vgg_trainer *t);

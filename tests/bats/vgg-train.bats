@@ -3,6 +3,7 @@
 # PGM images per class, a list file, IDX files); the loss falls, resume equals an
 # uninterrupted run, the seed fixes the weights; every option; bad input.
 load test_helper
+load train_data
 bats_require_minimum_version 1.5.0
 
 TOOL=vgg-train
@@ -12,36 +13,6 @@ setup() {
 	D=$BATS_TEST_TMPDIR
 	OUT=$D/out.safetensors
 	make_data "$D"
-}
-
-# make_data DIR: DIR/classes/{bottom,top}/N.pgm (bright in the bottom or the top half,
-# with noise: classes that survive horizontal flips), DIR/list.txt naming the same images, and DIR/t-images-idx3-ubyte with its
-# labels file holding them as IDX.
-make_data() {
-	python3 - "$1" <<'EOF'
-import os, random, struct, sys
-top = sys.argv[1]
-random.seed(3)
-images, labels = [], []
-for label, name in enumerate(("bottom", "top")):
-    os.makedirs(os.path.join(top, "classes", name), exist_ok=True)
-    for i in range(24):
-        px = bytes(min(255, max(0, (200 if (y >= 4) == (label == 0) else 40) +
-                               random.randint(-30, 30)))
-                   for y in range(8) for x in range(8))
-        with open(os.path.join(top, "classes", name, "%02d.pgm" % i), "wb") as f:
-            f.write(b"P5\n8 8\n255\n" + px)
-        images.append(px)
-        labels.append(label)
-with open(os.path.join(top, "list.txt"), "w") as f:
-    for label, name in enumerate(("bottom", "top")):
-        for i in range(24):
-            f.write("classes/%s/%02d.pgm %d\n" % (name, i, label))
-with open(os.path.join(top, "t-images-idx3-ubyte"), "wb") as f:
-    f.write(struct.pack(">IIII", 0x803, len(images), 8, 8) + b"".join(images))
-with open(os.path.join(top, "t-labels-idx1-ubyte"), "wb") as f:
-    f.write(struct.pack(">II", 0x801, len(labels)) + bytes(labels))
-EOF
 }
 
 # train ARGS...: the tiny net on the class directory, quietly, one thread.
@@ -65,7 +36,8 @@ for line in open(sys.argv[1]):
 	for opt in --arch --width --input --train --val --val-split --output --epochs --batch --lr --momentum \
 		--weight-decay --dropout --schedule --patience --lr-drops --step --warmup --scale \
 		--pad --no-flip --colour --mean --std --init --init-from --freeze --labels \
-		--checkpoint --resume --log --plot --threads --seed --quiet --help --version; do
+		--checkpoint --resume --log --plot --threads --seed --overlap --quiet --help \
+		--version; do
 		assert_output --partial -- "$opt"
 		grep -qF -- "${opt//-/\\-}" "$TOP/man/vgg-train.1" || fail "$opt is not in vgg-train(1)"
 	done
@@ -81,7 +53,7 @@ for line in open(sys.argv[1]):
 	for bad in '--lr x' '--lr -1' '--epochs 0' '--batch 0' '--momentum 2' '--dropout 1' \
 		'--schedule fast' '--init zeros' '--scale 0' '--scale 300:200' '--scale a:b' \
 		'--mean 1,2' '--std 0,1,1' '--patience 0' '--val-split 1.5' '--threads 0' \
-		'--pad -1' '--bogus'; do
+		'--pad -1' '--overlap maybe' '--bogus'; do
 		# shellcheck disable=SC2086
 		check_usage_error --arch "$NET" --train "$D/classes" -o "$OUT" $bad
 	done
@@ -196,7 +168,7 @@ epochs = [r for r in rows if r["type"] == "epoch"]
 # 36 training images in batches of 8: 5 steps an epoch.
 assert len(steps) == 10, len(steps)
 assert [r["step"] for r in steps] == list(range(1, 11))
-assert set(steps[0]) == {"type", "epoch", "step", "lr", "loss", "accuracy"}, steps[0]
+assert set(steps[0]) == {"type", "epoch", "step", "lr", "loss", "accuracy", "seconds"}, steps[0]
 assert len(epochs) == 2
 assert {"val_loss", "val_top1_error", "val_top5_error", "seconds"} <= set(epochs[0])
 print("ok")' "$D/log"

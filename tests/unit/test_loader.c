@@ -1,7 +1,8 @@
 /*
  * test_loader.c: batches from worker threads: the same bytes at every thread count, each
  * image once an epoch, a new order each epoch, the evaluation path in the dataset's order,
- * undecodable images passed over and counted, and the calls it refuses.
+ * undecodable images passed over and counted, shards that split every batch, and the calls
+ * it refuses.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -72,6 +73,34 @@ static int run_epoch(vgg_loader *l, size_t floats, size_t count, uint64_t seed, 
 		e->images += (size_t)n;
 		e->sizes[e->batches++] = n;
 	}
+}
+
+/* A shard's epoch: exactly vgg_loader_batches batches, empty ones too. */
+static int run_shard(vgg_loader *l, size_t floats, size_t count, uint64_t seed, int train,
+                     struct epoch *e)
+{
+	memset(e, 0, sizeof *e);
+	e->x = malloc(count * floats * sizeof *e->x);
+	e->labels = malloc(count * sizeof *e->labels);
+	if (!e->x || !e->labels || vgg_loader_start(l, seed, 0, train))
+		return 0;
+	size_t batches = vgg_loader_batches(l);
+	for (size_t b = 0; b < batches && b < 64; b++) {
+		const float *x;
+		const int *labels;
+		int n;
+		vgg_error err = {0};
+		if (vgg_loader_next(l, &x, &labels, &n, &err) || e->images + (size_t)n > count)
+			return 0;
+		memcpy(e->x + e->images * floats, x, (size_t)n * floats * sizeof *x);
+		memcpy(e->labels + e->images, labels, (size_t)n * sizeof *labels);
+		e->images += (size_t)n;
+		e->sizes[e->batches++] = n;
+	}
+	const float *x;
+	const int *labels;
+	int n = -1;
+	return !vgg_loader_next(l, &x, &labels, &n, NULL) && n == 0;
 }
 
 static int same_epoch(const struct epoch *a, const struct epoch *b, size_t floats)
@@ -235,6 +264,62 @@ static void test_skipped(void)
 	CHECK(done && e.images == 8 && vgg_loader_skipped(l, NULL) == 4,
 	      "skipped: again in the next epoch, counted on");
 	epoch_free(&e);
+	/* The second of two shards holds the bad images: its shares come out short. */
+	static const int second[3] = {2, 6, 9};
+	done = !vgg_loader_shard(l, 1, 2) && run_shard(l, 3 * 4 * 3, 10, 0, 0, &e);
+	CHECK(done && e.batches == 3 && e.sizes[0] == 1 && e.sizes[1] == 1 && e.sizes[2] == 1 &&
+	      memcmp(e.labels, second, sizeof second) == 0,
+	      "skipped: a shard's share is not filled from the next batch's images");
+	epoch_free(&e);
+	vgg_loader_free(l);
+	vgg_dataset_free(ds);
+}
+
+/* Three shards of batches of 8 from 50 images: 2, 3 and 3 images of each full batch, 0, 1
+ * and 1 of the last, which together are the unsharded loader's batches, image for image. */
+static void test_shard(void)
+{
+	vgg_dataset *ds = numbered();
+	if (!ds)
+		return;
+	vgg_augment a = augment_gray();
+	size_t floats = 36;
+	struct epoch whole, part[3];
+	vgg_loader *l;
+	if (vgg_loader_new(ds, &a, 1, 8, 2, &l, NULL)) {
+		vgg_dataset_free(ds);
+		return;
+	}
+	int ok = run_epoch(l, floats, 50, 11, 0, 1, &whole);
+	for (int r = 0; r < 3; r++)
+		ok &= !vgg_loader_shard(l, r, 3) && run_shard(l, floats, 50, 11, 1, &part[r]);
+	CHECK(ok && vgg_loader_batches(l) == 7, "shard: three shards of an epoch of 7 batches");
+	static const int sizes[3][7] = {{2, 2, 2, 2, 2, 2, 0}, {3, 3, 3, 3, 3, 3, 1},
+	                                {3, 3, 3, 3, 3, 3, 1}};
+	int same = ok, sized = ok;
+	size_t at[3] = {0}, w = 0;
+	for (int b = 0; ok && b < 7; b++)
+		for (int r = 0; r < 3; r++) {
+			int n = part[r].sizes[b];
+			sized &= n == sizes[r][b];
+			same &= memcmp(part[r].labels + at[r], whole.labels + w, (size_t)n * sizeof(int)) == 0 &&
+			        memcmp(part[r].x + at[r] * floats, whole.x + w * floats,
+			               (size_t)n * floats * sizeof(float)) == 0;
+			at[r] += (size_t)n;
+			w += (size_t)n;
+		}
+	CHECK(sized, "shard: shares differ by one image at most; the last batch's first is empty");
+	CHECK(same && w == 50, "shard: the shares of a batch, in rank order, are the whole batch");
+	for (int r = 0; r < 3; r++)
+		epoch_free(&part[r]);
+	CHECK(vgg_loader_shard(l, 3, 3) == VGG_ERANGE && vgg_loader_shard(l, 0, 0) == VGG_ERANGE &&
+	      vgg_loader_shard(l, -1, 2) == VGG_ERANGE, "shard: refused outside 0 <= rank < ranks");
+	struct epoch again;
+	ok = !vgg_loader_shard(l, 0, 1) && run_epoch(l, floats, 50, 11, 0, 1, &again) &&
+	     same_epoch(&whole, &again, floats);
+	CHECK(ok, "shard: one rank is the unsharded loader again");
+	epoch_free(&again);
+	epoch_free(&whole);
 	vgg_loader_free(l);
 	vgg_dataset_free(ds);
 }
@@ -276,6 +361,7 @@ int main(void)
 	test_threads();
 	test_colour_threads();
 	test_skipped();
+	test_shard();
 	test_refused();
 	scratch_done();
 	return tap_done();

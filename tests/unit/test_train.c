@@ -1,7 +1,8 @@
 /*
  * test_train.c: the trainer against torch.optim.SGD taking the same two steps from the same
  * weights (tests/golden/make_train_goldens.py), and its own promises: one seed, one result;
- * frozen layers stay; a copy of the weights comes back whole.
+ * frozen layers stay; a copy of the weights comes back whole; shares of a batch weighted by
+ * their sizes give the batch's gradient, announced layer by layer as it is done.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -215,6 +216,88 @@ static void check_freeze(void)
 	vgg_trainer_free(t);
 }
 
+/* What the ready calls saw: each `from`, and the gradients from it on at that moment. */
+struct ready_log {
+	float *grads;
+	size_t count, froms[16];
+	int calls;
+	float *seen;
+};
+
+static void on_ready(void *ctx, size_t from)
+{
+	struct ready_log *r = ctx;
+	if (r->calls < 16)
+		r->froms[r->calls] = from;
+	r->calls++;
+	memcpy(r->seen + from, r->grads + from, (r->count - from) * sizeof *r->seen);
+}
+
+/*
+ * What a data-parallel run relies on: the gradients of shares of 1 and 3 images, weighted
+ * 1/4 and 3/4 and summed, are the 4-image batch's within float rounding; each layer's are
+ * announced once done, top layer first, and never change after.
+ */
+static void check_shares(void)
+{
+	vgg_trainer *t = golden_trainer("plain");
+	if (!t)
+		return;
+	vgg_trainer_set_dropout(t, 0);
+	size_t count, image = 3 * 16 * 16;
+	float *g = vgg_trainer_gradient_data(t, &count);
+	float *whole = malloc(count * sizeof *whole), *sum = calloc(count, sizeof *sum);
+	struct ready_log r = {g, count, {0}, 0, malloc(count * sizeof(float))};
+	double loss;
+	int correct, ok = whole && sum && r.seen;
+	vgg_trainer_on_gradient_ready(t, on_ready, &r);
+	ok = ok && !vgg_trainer_gradients(t, batch, labels, 4, 1, &loss, &correct, NULL);
+	int decreasing = r.calls == 6 && r.froms[r.calls - 1] == 0;
+	for (int i = 1; i < r.calls && i < 16; i++)
+		decreasing &= r.froms[i] < r.froms[i - 1];
+	CHECK(ok && decreasing, "ready: one call per weighted layer (%d), top first, the last at 0",
+	      r.calls);
+	CHECK(ok && memcmp(r.seen, g, count * sizeof *g) == 0,
+	      "ready: what was announced done did not change afterwards");
+	vgg_trainer_on_gradient_ready(t, NULL, NULL);
+	if (ok)
+		memcpy(whole, g, count * sizeof *g);
+	r.calls = 0;
+	static const int first[2] = {0, 1}, size[2] = {1, 3};
+	for (int s = 0; ok && s < 2; s++) {
+		ok = !vgg_trainer_gradients(t, batch + (size_t)first[s] * image, labels + first[s],
+		                            size[s], 1, &loss, &correct, NULL);
+		for (size_t j = 0; ok && j < count; j++)
+			sum[j] += g[j] * (float)size[s] / 4;
+	}
+	double max = 0, diff = 0;
+	for (size_t j = 0; ok && j < count; j++) {
+		max = fmax(max, fabs(whole[j]));
+		diff = fmax(diff, fabs((double)whole[j] - sum[j]));
+	}
+	CHECK(ok && r.calls == 0 && max > 0 && diff <= 1e-6 * max,
+	      "shares of 1 and 3 images weighted by size give the batch's gradient (%.2g)",
+	      max > 0 ? diff / max : diff);
+	size_t stats;
+	vgg_trainer_stat_data(t, &stats);
+	CHECK_EQ_INT(stats, 0, "no batch norm, no running statistics");
+	vgg_trainer_free(t);
+	t = golden_trainer("bn");
+	float *rm = t ? vgg_trainer_stat_data(t, &stats) : NULL;
+	vgg_weights *w = t ? snapshot(t, 0) : NULL;
+	const vgg_tensor_info *mean = w ? vgg_weights_find(w, "conv1_1.bn.running_mean") : NULL;
+	const vgg_tensor_info *var = w ? vgg_weights_find(w, "conv1_1.bn.running_var") : NULL;
+	CHECK(mean && var && stats > 2 * mean->numel &&
+	      memcmp(rm, mean->data, mean->nbytes) == 0 &&
+	      memcmp(rm + mean->numel, var->data, var->nbytes) == 0,
+	      "running statistics: conv1_1's means then variances first, %zu in all", stats);
+	vgg_weights_free(w);
+	vgg_trainer_free(t);
+	free(r.seen);
+	free(whole);
+	free(sum);
+}
+
 static void check_errors(void)
 {
 	vgg_config *cfg;
@@ -269,6 +352,7 @@ int main(void)
 	check_golden("bn", (const double[2]){1.7071270942687988, 1.6774765253067017});
 	check_seed_and_resume();
 	check_freeze();
+	check_shares();
 	check_errors();
 	free(batch);
 	return tap_done();
