@@ -92,12 +92,41 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/vgg
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) $(FUZZ_B)
 
 distclean: clean
 	rm -f config.mk config.log
 
 -include $(wildcard $(B)/*/*.d $(B)/*/*/*.d)
+
+# One libFuzzer harness per parser (fuzz/fuzz_*.c) over a build of the library with clang's
+# coverage, AddressSanitizer and UndefinedBehaviorSanitizer, and their seed corpora
+# (fuzz/corpus.sh); fuzz/run.sh runs one.  doc/robustness.md has the figures.
+FUZZ_B = build-fuzz
+FUZZ_CC = clang
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -MMD -MP -Ilib $(DEP_CFLAGS) $(FUZZ_SAN)
+FUZZERS = $(patsubst fuzz/%.c,$(FUZZ_B)/%,$(wildcard fuzz/fuzz_*.c))
+
+fuzz: $(FUZZERS)
+	sh fuzz/corpus.sh
+
+$(FUZZ_B)/lib/%.o: lib/%.c config.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_B)/lib/builtin_configs.o: $(B)/lib/builtin_configs.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_B)/libvgg.a: $(LIB_OBJ:$(B)/%=$(FUZZ_B)/%)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_B)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_B)/libvgg.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/libvgg.a $(DEP_LIBS)
+
+-include $(wildcard $(FUZZ_B)/*.d $(FUZZ_B)/lib/*.d)
 
 # The shipped default model, trained by vgg-train on Debian's dataset-fashion-mnist (about
 # 20 minutes on two cores).
@@ -113,5 +142,5 @@ model: all
 		--schedule cosine --epochs 6 --batch 128 --lr 0.05 --dropout 0.3 --pad 2 \
 		--checkpoint $(B)/fashion-mnist.ckpt -o share/vgg/models/fashion-mnist.safetensors
 
-.PHONY: all check model install uninstall clean distclean
+.PHONY: all check fuzz model install uninstall clean distclean
 .SECONDARY:
