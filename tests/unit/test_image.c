@@ -108,9 +108,12 @@ static void test_goldens(void)
 		size_t size;
 		unsigned char *g = slurp(golden, &size);
 		int w = 0, h = 0, header = 0;
-		char kind = 0;
+		char kind = 0, head[32] = "";
+		/* sscanf needs a string: the file's bytes have no NUL after them. */
+		if (g)
+			memcpy(head, g, size < sizeof head - 1 ? size : sizeof head - 1);
 		/* %n after "255", not after "\n", which would skip pixels that look like spaces. */
-		if (!g || sscanf((char *)g, "P%c\n%d %d\n255%n", &kind, &w, &h, &header) != 3 ||
+		if (!g || sscanf(head, "P%c\n%d %d\n255%n", &kind, &w, &h, &header) != 3 ||
 		    header == 0 || g[header++] != '\n' ||
 		    size != (size_t)header + (size_t)w * h * (kind == '6' ? 3 : 1)) {
 			CHECK(0, "%s: golden %s is readable", GOLDENS[i].file, GOLDENS[i].golden);
