@@ -70,6 +70,16 @@ $(B)/bench/%: bench/%.c $(B)/libvgg.a
 check: all $(UNIT_BINS)
 	VGG_BUILD=$(CURDIR)/$(B) SANITIZE=$(SANITIZE) sh tests/run.sh $(UNIT_BINS)
 
+# The C unit tests under valgrind (a few minutes): any invalid access or leak fails.  On the
+# plain build: valgrind and the sanitizers do not mix.
+valgrind: $(UNIT_BINS)
+	@test "$(SANITIZE)" != 1 || { echo "make valgrind: not with SANITIZE=1" >&2; exit 2; }
+	@failed=0; for t in $(UNIT_BINS); do \
+		echo "valgrind $$t"; \
+		valgrind -q --leak-check=full --error-exitcode=1 $$t >$$t.valgrind 2>&1 || \
+			{ cat $$t.valgrind; echo "valgrind: $$t failed" >&2; failed=1; }; \
+	done; exit $$failed
+
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
@@ -142,5 +152,5 @@ model: all
 		--schedule cosine --epochs 6 --batch 128 --lr 0.05 --dropout 0.3 --pad 2 \
 		--checkpoint $(B)/fashion-mnist.ckpt -o share/vgg/models/fashion-mnist.safetensors
 
-.PHONY: all check fuzz model install uninstall clean distclean
+.PHONY: all check fuzz valgrind model install uninstall clean distclean
 .SECONDARY:
