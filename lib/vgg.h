@@ -597,7 +597,8 @@ int vgg_read_stream(FILE *f, const char *name, size_t max, void **data, size_t *
 /* Opens a temporary file beside `path` for writing; *f is the stream to write to. */
 typedef struct vgg_output vgg_output;
 int vgg_output_open(const char *path, vgg_output **out, FILE **f, vgg_error *err);
-/* Flushes, syncs and renames the file over `path`; frees `o` whatever happens. */
+/* Flushes, syncs and renames the file over `path`; frees `o` whatever happens.  Fails,
+ * removing the temporary file, when any write to the stream failed. */
 int vgg_output_commit(vgg_output *o, vgg_error *err);
 /* Closes and removes the temporary file; frees `o`.  NULL is harmless. */
 void vgg_output_abort(vgg_output *o);
