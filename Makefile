@@ -67,7 +67,12 @@ $(B)/bench/%: bench/%.c $(B)/libvgg.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libvgg.a $(DEP_LIBS)
 
-check: all $(UNIT_BINS)
+# The fault tests' LD_PRELOAD library, which kills a program in the middle of a write.
+$(B)/tests/killwrite.so: tests/bats/killwrite.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
+check: all $(UNIT_BINS) $(B)/tests/killwrite.so
 	VGG_BUILD=$(CURDIR)/$(B) SANITIZE=$(SANITIZE) sh tests/run.sh $(UNIT_BINS)
 
 # The C unit tests under valgrind (a few minutes): any invalid access or leak fails.  On the
