@@ -76,8 +76,23 @@ $(B)/bench/%: bench/%.c $(B)/libvgg.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libvgg.a $(DEP_LIBS)
 
-check: all $(UNIT_BINS)
+# The fault tests' LD_PRELOAD library, which kills a program in the middle of a write.
+$(B)/tests/killwrite.so: tests/bats/killwrite.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
+check: all $(UNIT_BINS) $(B)/tests/killwrite.so
 	VGG_BUILD=$(CURDIR)/$(B) SANITIZE=$(SANITIZE) sh tests/run.sh $(UNIT_BINS)
+
+# The C unit tests under valgrind (a few minutes): any invalid access or leak fails.  On the
+# plain build: valgrind and the sanitizers do not mix.
+valgrind: $(UNIT_BINS)
+	@test "$(SANITIZE)" != 1 || { echo "make valgrind: not with SANITIZE=1" >&2; exit 2; }
+	@failed=0; for t in $(UNIT_BINS); do \
+		echo "valgrind $$t"; \
+		valgrind -q --leak-check=full --error-exitcode=1 $$t >$$t.valgrind 2>&1 || \
+			{ cat $$t.valgrind; echo "valgrind: $$t failed" >&2; failed=1; }; \
+	done; exit $$failed
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
@@ -101,12 +116,41 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/vgg
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) $(FUZZ_B)
 
 distclean: clean
 	rm -f config.mk config.log
 
 -include $(wildcard $(B)/*/*.d $(B)/*/*/*.d)
+
+# One libFuzzer harness per parser (fuzz/fuzz_*.c) over a build of the library with clang's
+# coverage, AddressSanitizer and UndefinedBehaviorSanitizer, and their seed corpora
+# (fuzz/corpus.sh); fuzz/run.sh runs one.  doc/robustness.md has the figures.
+FUZZ_B = build-fuzz
+FUZZ_CC = clang
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -MMD -MP -Ilib $(DEP_CFLAGS) $(FUZZ_SAN)
+FUZZERS = $(patsubst fuzz/%.c,$(FUZZ_B)/%,$(wildcard fuzz/fuzz_*.c))
+
+fuzz: $(FUZZERS)
+	sh fuzz/corpus.sh
+
+$(FUZZ_B)/lib/%.o: lib/%.c config.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_B)/lib/builtin_configs.o: $(B)/lib/builtin_configs.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_B)/libvgg.a: $(LIB_OBJ:$(B)/%=$(FUZZ_B)/%)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_B)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_B)/libvgg.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/libvgg.a $(DEP_LIBS)
+
+-include $(wildcard $(FUZZ_B)/*.d $(FUZZ_B)/lib/*.d)
 
 # The shipped default model, trained by vgg-train on Debian's dataset-fashion-mnist (about
 # 20 minutes on two cores).
@@ -123,5 +167,5 @@ model: all
 		--pad 2 --checkpoint $(B)/fashion-mnist.ckpt --log $(B)/fashion-mnist.log \
 		--plot $(B)/fashion-mnist.png -o share/vgg/models/fashion-mnist.safetensors
 
-.PHONY: all check model install uninstall clean distclean
+.PHONY: all check fuzz valgrind model install uninstall clean distclean
 .SECONDARY:

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,19 @@ void cli_fail(const char *fmt, ...)
 	vmessage(fmt, ap);
 	va_end(ap);
 	leave(EXIT_BAD_INPUT);
+}
+
+void cli_flush_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		cli_stdout_failed(errno);
+}
+
+void cli_stdout_failed(int errnum)
+{
+	if (errnum == EPIPE)
+		exit(128 + SIGPIPE);
+	cli_fail("write error on stdout: %s", strerror(errnum));
 }
 
 void cli_common_option(int c, char **argv, void (*usage)(void))

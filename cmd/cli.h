@@ -19,6 +19,12 @@ extern void (*cli_exit_hook)(int status);
 noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* `PROG: MESSAGE` to stderr, exit 1. */
 noreturn void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Flushes stdout; when that fails, cli_stdout_failed. */
+void cli_flush_stdout(void);
+/* A write to stdout failed with `errnum`: a reader that has gone (EPIPE, when SIGPIPE was
+ * inherited ignored) ends the program quietly with the status SIGPIPE gives, 141, after
+ * the atexit handlers; anything else with a message and status 1. */
+noreturn void cli_stdout_failed(int errnum);
 /* The cases every tool's getopt switch ends with: -h (usage, exit 0), -V (exit 0), a
  * missing value or an unknown option (exit 2). */
 noreturn void cli_common_option(int c, char **argv, void (*usage)(void));

@@ -351,6 +351,20 @@ static int ends_in_softmax(const vgg_net *net)
 	return yes;
 }
 
+/* -o's temporary files, removed if the run ends early through cli_fail, and the names
+ * they get (one, or one per layer with a %s in -o). */
+static vgg_output *pending[MAX_TAPS];
+static char *output_paths[MAX_TAPS];
+
+/* A write of --layer k's output failed: nothing after it could be kept, so the run ends. */
+static noreturn void output_failed(const struct run *r, int k, int errnum)
+{
+	if (r->features[k] == stdout)
+		cli_stdout_failed(errnum);
+	cli_fail("cannot write '%s': %s", output_paths[r->o->per_layer ? k : 0],
+	         strerror(errnum));
+}
+
 /* Writes item i's CxHxW array of each tap, in the order of the --layer options. */
 static void write_features(struct run *r, float **y, int (*shapes)[4], int i, struct item *it)
 {
@@ -360,7 +374,7 @@ static void write_features(struct run *r, float **y, int (*shapes)[4], int i, st
 		int64_t dims[3] = {shape[1], shape[2], shape[3]};
 		size_t one = (size_t)shape[1] * (size_t)shape[2] * (size_t)shape[3];
 		if (vgg_npy_write(r->features[k], 3, dims, y[k] + (size_t)i * one, &err))
-			fail_item(it, "cannot write the features");
+			output_failed(r, k, errno);
 	}
 }
 
@@ -514,7 +528,7 @@ static int run_group(struct run *r, char **names, int n)
 		free(items[i].probs);
 		free(items[i].error);
 	}
-	fflush(stdout);
+	cli_flush_stdout();
 	free(items);
 	return failed;
 }
@@ -563,7 +577,7 @@ static int run_from(struct run *r, FILE *f, const char *name)
 		free(it.error);
 		free(it.probs);
 		free(data);
-		fflush(stdout);
+		cli_flush_stdout();
 	}
 	return failed;
 }
@@ -621,13 +635,12 @@ static void load_models(struct run *r, const struct options *o)
 		cli_fail("'%s' has no FC layer to classify with: use --layer", o->models[0]);
 }
 
-/* -o's temporary files, removed if the run ends early through cli_fail. */
-static vgg_output *pending[MAX_TAPS];
-
 static void remove_pending_outputs(void)
 {
-	for (int k = 0; k < MAX_TAPS; k++)
+	for (int k = 0; k < MAX_TAPS; k++) {
 		vgg_output_abort(pending[k]);
+		free(output_paths[k]);
+	}
 }
 
 /* Where each --layer writes: stdout, -o FILE, or with a %s in FILE one file per layer. */
@@ -651,6 +664,8 @@ static void open_features(struct run *r, const struct options *o)
 		           : snprintf(path, sizeof path, "%s", o->output);
 		if (n < 0 || (size_t)n >= sizeof path)
 			cli_fail("--output '%s': the name is too long", o->output);
+		if (!(output_paths[k] = strdup(path)))
+			cli_fail("out of memory");
 		if (vgg_output_open(path, &pending[k], &r->features[k], &err))
 			cli_fail("%s", err.msg);
 	}
@@ -727,7 +742,6 @@ int main(int argc, char **argv)
 	commit_features();
 	for (int m = 0; m < o.nmodels; m++)
 		vgg_net_free(r.nets[m]);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		cli_fail("write error on stdout: %s", strerror(errno));
+	cli_flush_stdout();
 	return failed ? 1 : 0;
 }

@@ -105,78 +105,57 @@ static const char *type_name(int type)
  * Reads an IDX file of unsigned bytes, images (3 or 4 dimensions) or labels (1), into dims
  * (1 past the file's own) and *data (malloc'd, the product of dims bytes).
  */
-static int read_idx(const char *path, int images, uint32_t dims[4], unsigned char **data,
-                    vgg_error *err)
+static int read_idx_gz(gzFile f, const char *path, int images, uint32_t dims[4],
+                       unsigned char **data, vgg_error *err)
 {
-	gzFile f;
 	unsigned char head[4 + 4 * 4];
 	size_t got;
+	int rc;
 	*data = NULL;
-	int rc = open_gz(path, &f, err);
-	if (rc)
-		return rc;
 	if ((rc = read_gz(f, path, head, 4, &got, err)))
-		goto out;
-	if (got < 4 || head[0] || head[1]) {
-		rc = vgg__fail(err, VGG_EPARSE, "'%s' is not an IDX file: it does not start with "
-		               "00 00", path);
-		goto out;
-	}
-	if (head[2] != 0x08) {
-		rc = vgg__fail(err, VGG_EPARSE, "'%s' holds IDX values of type 0x%02X (%s): only "
-		               "unsigned bytes (0x08) are read", path, head[2], type_name(head[2]));
-		goto out;
-	}
+		return rc;
+	if (got < 4 || head[0] || head[1])
+		return vgg__fail(err, VGG_EPARSE, "'%s' is not an IDX file: it does not start with "
+		                 "00 00", path);
+	if (head[2] != 0x08)
+		return vgg__fail(err, VGG_EPARSE, "'%s' holds IDX values of type 0x%02X (%s): only "
+		                 "unsigned bytes (0x08) are read", path, head[2], type_name(head[2]));
 	int ndim = head[3];
-	if (images && ndim == 1) {
-		rc = vgg__fail(err, VGG_EPARSE, "'%s' holds IDX labels: name the images file beside "
-		               "it", path);
-		goto out;
-	}
-	if (images ? ndim != 3 && ndim != 4 : ndim != 1) {
-		rc = vgg__fail(err, VGG_EPARSE, "'%s' has %d dimensions: IDX %s have %s", path, ndim,
-		               images ? "images" : "labels", images ? "3 (or 4 with channels)" : "1");
-		goto out;
-	}
+	if (images && ndim == 1)
+		return vgg__fail(err, VGG_EPARSE, "'%s' holds IDX labels: name the images file beside "
+		                 "it", path);
+	if (images ? ndim != 3 && ndim != 4 : ndim != 1)
+		return vgg__fail(err, VGG_EPARSE, "'%s' has %d dimensions: IDX %s have %s", path, ndim,
+		                 images ? "images" : "labels", images ? "3 (or 4 with channels)" : "1");
 	if ((rc = read_gz(f, path, head + 4, 4 * (size_t)ndim, &got, err)))
-		goto out;
-	if (got < 4 * (size_t)ndim) {
-		rc = vgg__fail(err, VGG_EPARSE, "'%s' ends inside its IDX header", path);
-		goto out;
-	}
+		return rc;
+	if (got < 4 * (size_t)ndim)
+		return vgg__fail(err, VGG_EPARSE, "'%s' ends inside its IDX header", path);
 	size_t want = 1;
 	for (int i = 0; i < 4; i++) {
 		const unsigned char *d = head + 4 + 4 * i;
 		dims[i] = i < ndim ? (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 |
 		                     (uint32_t)d[2] << 8 | d[3] : 1;
-		if (!vgg__size_mul(want, dims[i], &want)) {
-			rc = vgg__fail(err, VGG_ERANGE, "'%s' declares more values than memory holds",
-			               path);
-			goto out;
-		}
+		if (!vgg__size_mul(want, dims[i], &want))
+			return vgg__fail(err, VGG_ERANGE, "'%s' declares more values than memory holds",
+			                 path);
 	}
-	if (dims[0] == 0) {
-		rc = vgg__fail(err, VGG_EPARSE, "'%s' holds no %s", path,
-		               images ? "images" : "labels");
-		goto out;
-	}
+	if (dims[0] == 0)
+		return vgg__fail(err, VGG_EPARSE, "'%s' holds no %s", path,
+		                 images ? "images" : "labels");
 	if (images) {
-		if (ndim == 4 && dims[3] != 1 && dims[3] != 3) {
-			rc = vgg__fail(err, VGG_EPARSE, "'%s' has %" PRIu32 " channels: images have 1 "
-			               "or 3", path, dims[3]);
-			goto out;
-		}
+		if (ndim == 4 && dims[3] != 1 && dims[3] != 3)
+			return vgg__fail(err, VGG_EPARSE, "'%s' has %" PRIu32 " channels: images have 1 "
+			                 "or 3", path, dims[3]);
 		if ((rc = vgg__image_check_size(dims[2], dims[1], path, err)))
-			goto out;
+			return rc;
 	}
 
 	size_t cap = want < FIRST_CHUNK ? want : FIRST_CHUNK, have = 0;
 	unsigned char *buf = malloc(cap);
 	for (;;) {
-		if (!buf) {
-			rc = vgg__fail(err, VGG_ENOMEM, "cannot read '%s': out of memory", path);
-			goto out;
-		}
+		if (!buf)
+			return vgg__fail(err, VGG_ENOMEM, "cannot read '%s': out of memory", path);
 		if ((rc = read_gz(f, path, buf + have, cap - have, &got, err)))
 			break;
 		have += got;
@@ -199,7 +178,32 @@ static int read_idx(const char *path, int images, uint32_t dims[4], unsigned cha
 		free(buf);
 	else
 		*data = buf;
-out:
+	return rc;
+}
+
+static int read_idx(const char *path, int images, uint32_t dims[4], unsigned char **data,
+                    vgg_error *err)
+{
+	gzFile f;
+	*data = NULL;
+	int rc = open_gz(path, &f, err);
+	if (rc)
+		return rc;
+	rc = read_idx_gz(f, path, images, dims, data, err);
+	gzclose(f);
+	return rc;
+}
+
+int vgg__idx_read_fd(int fd, const char *name, int images, uint32_t dims[4],
+                     unsigned char **data, vgg_error *err)
+{
+	*data = NULL;
+	gzFile f = gzdopen(fd, "rb");
+	if (!f) {
+		close(fd);
+		return vgg__fail(err, VGG_ENOMEM, "cannot open '%s': out of memory", name);
+	}
+	int rc = read_idx_gz(f, name, images, dims, data, err);
 	gzclose(f);
 	return rc;
 }

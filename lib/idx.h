@@ -19,5 +19,10 @@ int vgg__idx_images_name(const char *name);
 /* Reads an images file and the labels file beside it; on failure *out holds nothing. */
 int vgg__idx_read(const char *images, struct vgg__idx *out, vgg_error *err);
 void vgg__idx_free(struct vgg__idx *idx);
+/* One IDX file of images (images != 0: 3 or 4 dimensions) or labels (1) from an open
+ * descriptor, which it closes: its dims (1 past the file's own) and *data (malloc'd).
+ * The fuzzer's way in, as it has bytes and no files. */
+int vgg__idx_read_fd(int fd, const char *name, int images, uint32_t dims[4],
+                     unsigned char **data, vgg_error *err);
 
 #endif

@@ -27,8 +27,7 @@ int vgg__size_mul(size_t a, size_t b, size_t *out)
 	return 1;
 }
 
-/* The ceiling, read at every call so that a program (or a test) may change it. */
-static int max_pixels(const char *name, uint64_t *out, vgg_error *err)
+int vgg__max_pixels(const char *context, uint64_t *out, vgg_error *err)
 {
 	const char *s = getenv("VGG_MAX_PIXELS");
 	*out = DEFAULT_MAX_PIXELS;
@@ -42,8 +41,8 @@ static int max_pixels(const char *name, uint64_t *out, vgg_error *err)
 		v = v > (UINT64_MAX - digit) / 10 ? UINT64_MAX : v * 10 + digit;
 	}
 	if (*p || v == 0)
-		return vgg__fail(err, VGG_ERANGE, "cannot decode '%s': VGG_MAX_PIXELS must be a "
-		                 "whole number above 0, not '%s'", name, s);
+		return vgg__fail(err, VGG_ERANGE, "%sVGG_MAX_PIXELS must be a whole number above 0, "
+		                 "not '%s'", context, s);
 	*out = v;
 	return VGG_OK;
 }
@@ -51,7 +50,9 @@ static int max_pixels(const char *name, uint64_t *out, vgg_error *err)
 int vgg__image_check_size(uint64_t width, uint64_t height, const char *name, vgg_error *err)
 {
 	uint64_t limit;
-	int rc = max_pixels(name, &limit, err);
+	char context[300];
+	snprintf(context, sizeof context, "cannot decode '%.250s': ", name);
+	int rc = vgg__max_pixels(context, &limit, err);
 	if (rc)
 		return rc;
 	if (width == 0 || height == 0)

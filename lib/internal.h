@@ -74,6 +74,14 @@ void vgg__tensor_set_replace(vgg_tensor_set *set, const vgg_set_tensor *t, float
 int vgg__read_file(const char *path, unsigned char **out, size_t *size, vgg_error *err);
 
 /*
+ * VGG_MAX_PIXELS (default 100000000), the most pixels an image the library holds may have:
+ * decoded, resized, or a net's input (image.c).  Read at each call, so that a program or a
+ * test may change it; VGG_ERANGE, `context` starting the message, when it is no whole
+ * number above 0.
+ */
+int vgg__max_pixels(const char *context, uint64_t *out, vgg_error *err);
+
+/*
  * The library's random numbers (rng.c): xoshiro256** seeded through splitmix64 from a key
  * (seed, a, b).  Distinct keys give independent streams, so a draw depends on its key and
  * not on which thread makes it or when.  Keys in use: (seed, epoch, image) for an image's

@@ -234,6 +234,24 @@ static int read_preprocess(vgg_net *net, vgg_error *err)
 	return VGG_OK;
 }
 
+/* The input a file declares is an image the net will hold, and a few hundred bytes can
+ * declare one of gigabytes (a GAP head has no weights in proportion to it): it is held to
+ * VGG_MAX_PIXELS as decoded images are. */
+static int check_input(const vgg_net *net, vgg_error *err)
+{
+	uint64_t limit;
+	int c, h, w, rc = vgg__max_pixels("", &limit, err);
+	if (rc)
+		return rc;
+	vgg_config_input(net->cfg, &c, &h, &w);
+	if ((uint64_t)h * (uint64_t)w > limit)
+		return vgg__fail(err, VGG_ERANGE, "its input of %dx%d is %llu pixels, over the limit "
+		                 "of %llu (VGG_MAX_PIXELS)", h, w,
+		                 (unsigned long long)h * (unsigned long long)w,
+		                 (unsigned long long)limit);
+	return VGG_OK;
+}
+
 static int read_labels(vgg_net *net, vgg_error *err)
 {
 	const char *text = vgg_weights_meta(net->weights, "vgg.labels");
@@ -289,6 +307,8 @@ int vgg_net_new(vgg_weights *w, vgg_net **out, vgg_error *err)
 		else
 			vgg_config_set_pool_ceil(net->cfg, strcmp(round, "ceil") == 0);
 	}
+	if (!rc)
+		rc = check_input(net, err);
 	if (!rc)
 		rc = vgg_layout_new(net->cfg, 0, 0, 0, &net->own, err);
 	if (!rc) {

@@ -51,7 +51,9 @@ int vgg_output_open(const char *path, vgg_output **out, FILE **f, vgg_error *err
 
 int vgg_output_commit(vgg_output *o, vgg_error *err)
 {
-	int ok = fflush(o->f) == 0 && fsync(fileno(o->f)) == 0;
+	/* A write that failed earlier (a full disk) left a gap that a later flush can hide:
+	 * the stream's error flag still tells. */
+	int ok = fflush(o->f) == 0 && !ferror(o->f) && fsync(fileno(o->f)) == 0;
 	int e = errno;
 	ok = fclose(o->f) == 0 && ok;
 	o->f = NULL;

@@ -8,6 +8,7 @@
  * PIL opens 16-bit gray as 32-bit integers, which convert("L") clips to 255; here 16-bit
  * gray keeps its high byte, as 16-bit RGB does in PIL.
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@
 #include <png.h>
 
 #include "image_internal.h"
+
+/* The most deflate can shrink data by: 258 bytes from one match coded in two bits. */
+#define MAX_RATIO 1032
 
 struct png_job {
 	const unsigned char *data;
@@ -62,6 +66,13 @@ static int decode(struct png_job *job, png_structp png, png_infop info, const ch
 	int rc = vgg__image_check_size(width, height, name, err);
 	if (rc)
 		return rc;
+	/* Each row inflates from the file's bytes, with a filter byte; deflate shrinks data by
+	 * 1032 to 1 at most, so more than that is a file cut short or a lie. */
+	uint64_t raw = (uint64_t)height * ((uint64_t)png_get_rowbytes(png, info) + 1);
+	if (raw / MAX_RATIO > job->size)
+		return vgg__fail(err, VGG_EIO, "cannot decode '%s': PNG: %" PRIu32 "x%" PRIu32
+		                 " pixels cannot come from %zu bytes (truncated?)", name,
+		                 (uint32_t)width, (uint32_t)height, job->size);
 	int type = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
 	if (type == PNG_COLOR_TYPE_PALETTE)
 		png_set_palette_to_rgb(png);

@@ -58,6 +58,13 @@ int vgg__preprocess_check(const vgg_preprocess *p, int channels, vgg_error *err)
 	    p->crop_w > VGG__MAX_SIDE)
 		return vgg__fail(err, VGG_ERANGE, "crop %dx%d: out of range (0 to %d each side)",
 		                 p->crop_h, p->crop_w, VGG__MAX_SIDE);
+	uint64_t limit;
+	int rc = vgg__max_pixels("", &limit, err);
+	if (rc)
+		return rc;
+	if ((uint64_t)p->crop_h * (uint64_t)p->crop_w > limit)
+		return vgg__fail(err, VGG_ERANGE, "crop %dx%d: over the limit of %llu pixels "
+		                 "(VGG_MAX_PIXELS)", p->crop_h, p->crop_w, (unsigned long long)limit);
 	for (int c = 0; c < channels; c++)
 		if (p->std[c] == 0.0f)
 			return vgg__fail(err, VGG_ERANGE, "std of channel %d is 0: values are divided "
@@ -108,7 +115,14 @@ static int resized_size(int w, int h, int size, int *rw, int *rh, vgg_error *err
 		                 "pixels long", w, h, size, VGG__MAX_SIDE);
 	*rw = w <= h ? size : (int)l;
 	*rh = w <= h ? (int)l : size;
-	return VGG_OK;
+	/* A small image resized to a large side is as large an image as one decoded. */
+	uint64_t limit;
+	int rc = vgg__max_pixels("", &limit, err);
+	if (!rc && (uint64_t)*rw * (uint64_t)*rh > limit)
+		rc = vgg__fail(err, VGG_ERANGE, "a %dx%d image with its shorter side resized to %d "
+		               "would be %dx%d, over the limit of %llu pixels (VGG_MAX_PIXELS)", w, h,
+		               size, *rw, *rh, (unsigned long long)limit);
+	return rc;
 }
 
 /*

@@ -1,5 +1,7 @@
 /* tensor_set.c: named float32 tensors in memory, in the order they were added, each held
- * in the set's own memory or borrowed from the caller's (a mapped input file). */
+ * in the set's own memory or borrowed from the caller's (a mapped input file).  Names are
+ * found through a hash table, so that a file of millions of tensors, each checked against
+ * the names before it, costs time in proportion to its length and not to its square. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,11 +15,24 @@ struct slot {
 struct vgg_tensor_set {
 	size_t count, cap;
 	struct slot *slots;
+	/* Open addressing with linear probing: slot index + 1, or 0 for an empty entry; a
+	 * power of two long, at most half full. */
+	size_t *table, table_len;
+	uint64_t seed;             /* so that a file cannot be made of names that collide */
 };
 
 vgg_tensor_set *vgg_tensor_set_new(void)
 {
-	return calloc(1, sizeof(vgg_tensor_set));
+	vgg_tensor_set *set = calloc(1, sizeof *set);
+	if (set) {
+		/* Where the set lies is as random as the address space layout, which is enough to
+		 * keep names crafted offline from colliding. */
+		uint64_t z = (uint64_t)(uintptr_t)set + 0x9e3779b97f4a7c15u;
+		z = (z ^ z >> 30) * 0xbf58476d1ce4e5b9u;
+		z = (z ^ z >> 27) * 0x94d049bb133111ebu;
+		set->seed = z ^ z >> 31;
+	}
+	return set;
 }
 
 void vgg_tensor_set_free(vgg_tensor_set *set)
@@ -29,7 +44,43 @@ void vgg_tensor_set_free(vgg_tensor_set *set)
 		free(set->slots[i].owned);
 	}
 	free(set->slots);
+	free(set->table);
 	free(set);
+}
+
+/* FNV-1a from the set's seed. */
+static size_t hash(const vgg_tensor_set *set, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325u ^ set->seed;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 0x100000001b3u;
+	return (size_t)(h ^ h >> 32);
+}
+
+/* Where `name` is in the table, or the empty entry where it would go. */
+static size_t *probe(const vgg_tensor_set *set, const char *name)
+{
+	size_t mask = set->table_len - 1;
+	for (size_t i = hash(set, name) & mask;; i = (i + 1) & mask)
+		if (!set->table[i] || strcmp(set->slots[set->table[i] - 1].t.name, name) == 0)
+			return &set->table[i];
+}
+
+/* Makes room in the table for one more name; 0 when out of memory. */
+static int table_reserve(vgg_tensor_set *set)
+{
+	if (2 * (set->count + 1) <= set->table_len)
+		return 1;
+	size_t len = set->table_len ? 2 * set->table_len : 64;
+	size_t *table = len <= SIZE_MAX / sizeof *table ? calloc(len, sizeof *table) : NULL;
+	if (!table)
+		return 0;
+	free(set->table);
+	set->table = table;
+	set->table_len = len;
+	for (size_t i = 0; i < set->count; i++)
+		*probe(set, set->slots[i].t.name) = i + 1;
+	return 1;
 }
 
 static int count_elements(const char *name, int ndim, const int64_t *shape, uint64_t *numel,
@@ -53,6 +104,8 @@ static int add(vgg_tensor_set *set, const char *name, int ndim, const int64_t *s
 	int rc = count_elements(name, ndim, shape, &numel, err);
 	if (!rc && vgg_tensor_set_find(set, name))
 		rc = vgg__fail(err, VGG_EPARSE, "tensor '%s' is given twice", name);
+	if (!rc && !table_reserve(set))
+		rc = vgg__fail(err, VGG_ENOMEM, "out of memory");
 	if (!rc && set->count == set->cap) {
 		size_t cap = set->cap ? set->cap * 2 : 32;
 		struct slot *grown = realloc(set->slots, cap * sizeof *grown);
@@ -78,7 +131,7 @@ static int add(vgg_tensor_set *set, const char *name, int ndim, const int64_t *s
 	s->t.numel = numel;
 	s->t.data = data;
 	s->owned = owned;
-	set->count++;
+	*probe(set, s->t.name) = ++set->count;
 	return VGG_OK;
 }
 
@@ -130,8 +183,6 @@ const vgg_set_tensor *vgg_tensor_set_at(const vgg_tensor_set *set, size_t i)
 
 const vgg_set_tensor *vgg_tensor_set_find(const vgg_tensor_set *set, const char *name)
 {
-	for (size_t i = 0; i < set->count; i++)
-		if (strcmp(set->slots[i].t.name, name) == 0)
-			return &set->slots[i].t;
-	return NULL;
+	size_t i = set->table_len ? *probe(set, name) : 0;
+	return i ? &set->slots[i - 1].t : NULL;
 }

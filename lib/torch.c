@@ -56,6 +56,7 @@ struct reader {
 	struct root *roots;          /* legacy form: sorted by key */
 	size_t nroots;
 	uint64_t elements;           /* read so far, to bound what views repeat */
+	uint64_t inflated;           /* zip form: bytes inflated so far, to bound re-reads */
 	vgg_tensor_set *set;
 };
 
@@ -229,7 +230,19 @@ static int read_entry(struct reader *r, const char *dir, const char *file,
 	snprintf(path, len, "%s%s%s", r->root, dir, file);
 	const struct vgg__zip_entry *e = vgg__zip_find(r->zip, path);
 	free(path);
-	return e ? vgg__zip_read(r->zip, e, bytes, owned, size, err) : VGG_OK;
+	if (!e)
+		return VGG_OK;
+	/* A storage is inflated again for each tensor of it: all of them together may inflate
+	 * no more than every entry once would, or a few compressed bytes shared by thousands
+	 * of tensors would take hours. */
+	uint64_t limit = r->size > UINT64_MAX / VGG__ZIP_MAX_RATIO ? UINT64_MAX
+	                 : (uint64_t)r->size * VGG__ZIP_MAX_RATIO;
+	if (e->method != 0 && e->usize > limit - r->inflated)
+		return vgg__fail(err, VGG_ERANGE, "'%s': its tensors inflate the storages they share "
+		                 "to more than the file's size allows", r->name);
+	if (e->method != 0)
+		r->inflated += e->usize;
+	return vgg__zip_read(r->zip, e, bytes, owned, size, err);
 }
 
 static int zip_tensor(struct reader *r, const char *name, const struct vgg__py *t,

@@ -195,7 +195,8 @@ void vgg_preprocess_caffe(vgg_preprocess *p);
  * Resizes, crops and normalises `img` into a channels x H x W float32 tensor (planar), where
  * `channels` is the net's input: 3 (gray images replicated) or 1 (colour images turned to
  * luma as PIL's convert("L") does).  The resize works on 8-bit pixels exactly as the library
- * named by p->filter does, so results match torchvision's or Caffe's pipelines.  On success
+ * named by p->filter does, so results match torchvision's or Caffe's pipelines; a resize or
+ * crop of more than VGG_MAX_PIXELS pixels is refused (VGG_ERANGE).  On success
  * *out is malloc'd (the caller frees it) and *h, *w give its size.
  */
 int vgg_preprocess_image(const vgg_preprocess *p, const vgg_image *img, int channels,
@@ -406,8 +407,9 @@ typedef struct vgg_net vgg_net;
 /*
  * A net from a weights file: the config, preprocessing and labels come from its metadata
  * (vgg-weights(5)), each tensor is checked against the config's shapes, and batch norm is
- * folded into the conv before it.  vgg_net_new takes ownership of `w`, also on failure;
- * its messages name the file as `w` was opened or read.
+ * folded into the conv before it; an input of more than VGG_MAX_PIXELS pixels is refused.
+ * vgg_net_new takes ownership of `w`, also on failure; its messages name the file as `w`
+ * was opened or read.
  */
 int vgg_net_new(vgg_weights *w, vgg_net **out, vgg_error *err);
 int vgg_net_load(const char *path, vgg_net **out, vgg_error *err);
@@ -624,7 +626,8 @@ int vgg_read_stream(FILE *f, const char *name, size_t max, void **data, size_t *
 /* Opens a temporary file beside `path` for writing; *f is the stream to write to. */
 typedef struct vgg_output vgg_output;
 int vgg_output_open(const char *path, vgg_output **out, FILE **f, vgg_error *err);
-/* Flushes, syncs and renames the file over `path`; frees `o` whatever happens. */
+/* Flushes, syncs and renames the file over `path`; frees `o` whatever happens.  Fails,
+ * removing the temporary file, when any write to the stream failed. */
 int vgg_output_commit(vgg_output *o, vgg_error *err);
 /* Closes and removes the temporary file; frees `o`.  NULL is harmless. */
 void vgg_output_abort(vgg_output *o);

@@ -35,9 +35,6 @@
 #define ZIP64_EOCD_SIZE 56
 #define CENTRAL_SIZE 46
 #define LOCAL_SIZE 30
-/* Deflate cannot shrink data by more than about 1032 to 1, so a bigger claimed size is a
- * lie we need not allocate for. */
-#define MAX_RATIO 1032
 
 static unsigned u16(const unsigned char *p)
 {
@@ -290,7 +287,7 @@ int vgg__zip_read(const struct vgg__zip *zip, const struct vgg__zip_entry *e,
 		return vgg__fail(err, VGG_EPARSE, "'%s': zip entry '%.200s' uses compression "
 		                 "method %d (only stored and deflate are read)", zip->name, e->name,
 		                 e->method);
-	if (e->usize / MAX_RATIO > e->csize || e->usize > SIZE_MAX - 1)
+	if (e->usize / VGG__ZIP_MAX_RATIO > e->csize || e->usize > SIZE_MAX - 1)
 		return corrupt_entry(zip, err, e->name, "claims more data than deflate can hold");
 	unsigned char *dst = malloc(e->usize ? (size_t)e->usize : 1);
 	if (!dst)

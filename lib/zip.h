@@ -12,6 +12,10 @@ struct vgg__zip_entry {
 	int method;             /* 0 stored, 8 deflate */
 };
 
+/* Deflate cannot shrink data by more than about 1032 to 1, so a bigger claimed size is a
+ * lie we need not allocate for. */
+#define VGG__ZIP_MAX_RATIO 1032
+
 /* An archive over the caller's buffer, which must outlive it. */
 struct vgg__zip {
 	const char *name;       /* the file, for messages; not copied */

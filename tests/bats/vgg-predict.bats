@@ -464,19 +464,34 @@ ppm("sym.ppm", [r[:37] + r[:37][::-1] for r in rows])'
 }
 
 @test "VGG_MAX_PIXELS: an image over it fails, one at it passes" {
-	# small.ppm is 63x47 = 2961 pixels
-	VGG_MAX_PIXELS=2961 run -0 vgg-predict -m "$V16" "$D/small.ppm"
-	VGG_MAX_PIXELS=2960 run -1 --separate-stderr vgg-predict -m "$V16" "$D/small.ppm"
+	# photo.jpg is 129x97 = 12513 pixels, more than its resize to 97x73 or the net's 64x64
+	VGG_MAX_PIXELS=12513 run -0 vgg-predict -m "$V16" "$D/photo.jpg"
+	VGG_MAX_PIXELS=12512 run -1 --separate-stderr vgg-predict -m "$V16" "$D/photo.jpg"
 	assert_output ''
-	assert_regex "$stderr" "'$D/small\.ppm': 63x47 is 2961 pixels, over the limit of 2960"
+	assert_regex "$stderr" "'$D/photo\.jpg': 129x97 is 12513 pixels, over the limit of 12512"
 }
 
-@test "VGG_MAX_PIXELS not a number: every image fails, each named on stderr" {
+@test "VGG_MAX_PIXELS holds an image's resize and the net's input to it too" {
+	# small.ppm's 63x47 = 2961 pixels resize to 97x73 = 7081 for the net's 64x64 = 4096.
+	VGG_MAX_PIXELS=7081 run -0 vgg-predict -m "$V16" "$D/small.ppm"
+	VGG_MAX_PIXELS=7080 run -1 --separate-stderr vgg-predict -m "$V16" "$D/small.ppm"
+	assert_equal "$stderr" "vgg-predict: '$D/small.ppm': a 63x47 image with its shorter side \
+resized to 73 would be 97x73, over the limit of 7080 pixels (VGG_MAX_PIXELS)"
+	VGG_MAX_PIXELS=4095 run -1 --separate-stderr vgg-predict -m "$V16" "$D/small.ppm"
+	assert_equal "$stderr" "vgg-predict: '$V16': its input of 64x64 is 4096 pixels, over the \
+limit of 4095 (VGG_MAX_PIXELS)"
+	# 448 bytes declaring a 20000x20000 input behind a GAP head (tests/golden/make_hostile.py)
+	local big=$TOP/tests/data/hostile/safetensors/big-input.safetensors
+	run -1 --separate-stderr vgg-predict -m "$big" "$D/small.ppm"
+	assert_equal "$stderr" "vgg-predict: '$big': its input of 20000x20000 is 400000000 pixels, \
+over the limit of 100000000 (VGG_MAX_PIXELS)"
+}
+
+@test "VGG_MAX_PIXELS not a number: exit 1 before any image is read, one line" {
 	VGG_MAX_PIXELS=x run -1 --separate-stderr vgg-predict -m "$V16" "$D/small.ppm" "$D/small.pgm"
 	assert_output ''
-	assert_equal "${#stderr_lines[@]}" 2
-	assert_regex "${stderr_lines[0]}" "small\.ppm"
-	assert_regex "${stderr_lines[1]}" "small\.pgm"
+	assert_equal "$stderr" "vgg-predict: '$V16': VGG_MAX_PIXELS must be a whole number above 0, \
+not 'x'"
 }
 
 # ---- --json ----

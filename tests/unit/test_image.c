@@ -108,9 +108,12 @@ static void test_goldens(void)
 		size_t size;
 		unsigned char *g = slurp(golden, &size);
 		int w = 0, h = 0, header = 0;
-		char kind = 0;
+		char kind = 0, head[32] = "";
+		/* sscanf needs a string: the file's bytes have no NUL after them. */
+		if (g)
+			memcpy(head, g, size < sizeof head - 1 ? size : sizeof head - 1);
 		/* %n after "255", not after "\n", which would skip pixels that look like spaces. */
-		if (!g || sscanf((char *)g, "P%c\n%d %d\n255%n", &kind, &w, &h, &header) != 3 ||
+		if (!g || sscanf(head, "P%c\n%d %d\n255%n", &kind, &w, &h, &header) != 3 ||
 		    header == 0 || g[header++] != '\n' ||
 		    size != (size_t)header + (size_t)w * h * (kind == '6' ? 3 : 1)) {
 			CHECK(0, "%s: golden %s is readable", GOLDENS[i].file, GOLDENS[i].golden);
@@ -346,6 +349,16 @@ static void test_errors(void)
 	expect_error(huge, n, "huge.png", VGG_ERANGE,
 	             "cannot decode 'huge.png': 100000x100000 is 10000000000 pixels, over the "
 	             "limit of 100000000 (VGG_MAX_PIXELS)", "PNG declaring 100000x100000");
+	/* 10000x10000 is within the ceiling, but not within what 57 bytes inflate to: refused
+	 * before 300 MB are allocated for it. */
+	memcpy(ihdr, "\0\0\x27\x10\0\0\x27\x10", 8);
+	n = 8;
+	n += png_chunk(huge + n, "IHDR", ihdr, sizeof ihdr);
+	n += png_chunk(huge + n, "IDAT", NULL, 0);
+	n += png_chunk(huge + n, "IEND", NULL, 0);
+	expect_error(huge, n, "bomb.png", VGG_EIO,
+	             "cannot decode 'bomb.png': PNG: 10000x10000 pixels cannot come from 57 bytes "
+	             "(truncated?)", "PNG declaring more pixels than its bytes can inflate to");
 
 	char path[4096], want[4200];
 	vgg_image *img;

@@ -195,6 +195,23 @@ static void test_refused(void)
 	}
 }
 
+/* tests/golden/make_hostile.py's: 500 tensors of one deflated storage, each of which
+ * inflated it whole again (4 GB, 40 s); now refused once that passes what the file's
+ * entries inflate to. */
+static void test_shared_deflated(void)
+{
+	char path[512];
+	size_t size;
+	test_data_path(path, sizeof path, "hostile/torch/shared-deflated.pth");
+	unsigned char *data = test_slurp(path, &size);
+	CHECK(data != NULL, "shared-deflated.pth is read");
+	if (data)
+		check_refused("shared-deflated.pth", data, size, path,
+		              "its tensors inflate the storages they share to more than the "
+		              "file's size allows");
+	free(data);
+}
+
 /* The legacy sys_info saying little_endian False. */
 static void test_big_endian_legacy(void)
 {
@@ -424,6 +441,7 @@ int main(void)
 	test_expected();
 	test_borrowing_files();
 	test_refused();
+	test_shared_deflated();
 	test_big_endian_legacy();
 	test_detect();
 	test_damage("vgg.pth");
