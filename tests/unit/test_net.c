@@ -25,19 +25,6 @@ static float *load_npy(const char *name, int *ndim, int64_t shape[VGG_MAX_DIMS],
 	return data;
 }
 
-/* Largest |got - want| relative to the largest |want|: the 1e-4 criterion. */
-static double rel_error(const float *got, const float *want, size_t n)
-{
-	double max = 0, diff = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (fabs(want[i]) > max)
-			max = fabs(want[i]);
-		if (fabs((double)got[i] - want[i]) > diff)
-			diff = fabs((double)got[i] - want[i]);
-	}
-	return max > 0 ? diff / max : diff;
-}
-
 static void compare(const char *net_name, const char *what, const float *got, const int shape[4],
                     const char *golden)
 {
@@ -48,7 +35,7 @@ static void compare(const char *net_name, const char *what, const float *got, co
 	size_t got_n = (size_t)shape[0] * (size_t)shape[1] * (size_t)shape[2] * (size_t)shape[3];
 	CHECK(want && n == got_n, "%s %s: %zu values", net_name, what, n);
 	if (want && n == got_n) {
-		double e = rel_error(got, want, n);
+		double e = test_rel_error(got, want, n);
 		CHECK(e < 1e-4, "%s %s agrees with torch (relative error %.2g)", net_name, what, e);
 	}
 	free(want);

@@ -40,19 +40,6 @@ static vgg_net *load_net(const char *name)
 	return net;
 }
 
-/* Largest |got - want| relative to the largest |want|, as test_net.c measures. */
-static double rel_error(const float *got, const float *want, size_t n)
-{
-	double max = 0, diff = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (fabs(want[i]) > max)
-			max = fabs(want[i]);
-		if (fabs((double)got[i] - want[i]) > diff)
-			diff = fabs((double)got[i] - want[i]);
-	}
-	return max > 0 ? diff / max : diff;
-}
-
 static void compare(const char *what, const float *got, const int shape[4], const char *golden)
 {
 	int64_t gs[VGG_MAX_DIMS];
@@ -61,7 +48,7 @@ static void compare(const char *what, const float *got, const int shape[4], cons
 	size_t got_n = (size_t)shape[0] * (size_t)shape[1] * (size_t)shape[2] * (size_t)shape[3];
 	CHECK(want && n == got_n, "%s: %zu values", what, got_n);
 	if (want && n == got_n) {
-		double e = rel_error(got, want, n);
+		double e = test_rel_error(got, want, n);
 		CHECK(e < 1e-4, "%s agrees with torch (relative error %.2g)", what, e);
 	}
 	free(want);

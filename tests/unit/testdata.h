@@ -2,6 +2,7 @@
 #ifndef VGG_TESTDATA_H
 #define VGG_TESTDATA_H
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -55,6 +56,19 @@ static inline char *test_slurp_text(const char *name)
 	}
 	text[size] = '\0';
 	return text;
+}
+
+/* Largest |got - want| relative to the largest |want|: the 1e-4 criterion. */
+static inline double test_rel_error(const float *got, const float *want, size_t n)
+{
+	double max = 0, diff = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (fabs(want[i]) > max)
+			max = fabs(want[i]);
+		if (fabs((double)got[i] - want[i]) > diff)
+			diff = fabs((double)got[i] - want[i]);
+	}
+	return max > 0 ? diff / max : diff;
 }
 
 #endif
