@@ -163,7 +163,8 @@ model: all
 	$(B)/vgg-train --threads 2 --seed 1 --arch share/vgg/models/fashion-mnist.cfg \
 		--train $(FASHION)/train-images-idx3-ubyte.gz \
 		--val $(FASHION)/t10k-images-idx3-ubyte.gz --labels fashion-mnist \
-		--init normal --schedule cosine --epochs 8 --batch 128 --lr 0.03 --dropout 0.2 \
+		--init normal --schedule cosine --warmup 1 --epochs 6 --batch 128 --lr 0.08 \
+		--dropout 0 \
 		--pad 2 --checkpoint $(B)/fashion-mnist.ckpt --log $(B)/fashion-mnist.log \
 		--plot $(B)/fashion-mnist.png -o share/vgg/models/fashion-mnist.safetensors
 
