@@ -14,27 +14,21 @@ void vgg__bn_train_forward(const float *z, int n, int c, int hw, int c0, int c1,
 	size_t plane = (size_t)hw, count = (size_t)n * plane;
 	for (int ch = c0; ch < c1; ch++) {
 		double sum = 0, sq = 0;
-		for (int i = 0; i < n; i++) {
-			const float *p = z + ((size_t)i * (size_t)c + (size_t)ch) * plane;
-			for (size_t j = 0; j < plane; j++)
-				sum += p[j];
-		}
-		double m = sum / (double)count;
-		for (int i = 0; i < n; i++) {
-			const float *p = z + ((size_t)i * (size_t)c + (size_t)ch) * plane;
-			for (size_t j = 0; j < plane; j++)
-				sq += (p[j] - m) * (p[j] - m);
-		}
+		for (int i = 0; i < n; i++)
+			sum += vgg__plane_sum(z + ((size_t)i * (size_t)c + (size_t)ch) * plane, plane);
+		float m = (float)(sum / (double)count);
+		for (int i = 0; i < n; i++)
+			sq += vgg__plane_sq_dev(z + ((size_t)i * (size_t)c + (size_t)ch) * plane, plane, m);
 		double v = sq / (double)count;
-		float inv = (float)(1 / sqrt(v + eps));
-		mean[ch] = (float)m;
+		float inv = (float)(1 / sqrt(v + eps)), g = gamma[ch], b = beta[ch];
+		mean[ch] = m;
 		var[ch] = (float)v;
 		for (int i = 0; i < n; i++) {
 			size_t at = ((size_t)i * (size_t)c + (size_t)ch) * plane;
 			for (size_t j = 0; j < plane; j++) {
-				float h = (z[at + j] - (float)m) * inv;
+				float h = (z[at + j] - m) * inv;
 				xhat[at + j] = h;
-				y[at + j] = gamma[ch] * h + beta[ch];
+				y[at + j] = g * h + b;
 			}
 		}
 	}
@@ -53,20 +47,18 @@ void vgg__bn_backward(const float *dy, const float *xhat, const float *gamma, co
 		double sg = 0, sgx = 0;
 		for (int i = 0; i < n; i++) {
 			size_t at = ((size_t)i * (size_t)c + (size_t)ch) * plane;
-			for (size_t j = 0; j < plane; j++) {
-				sg += dy[at + j];
-				sgx += (double)dy[at + j] * xhat[at + j];
-			}
+			sg += vgg__plane_sum(dy + at, plane);
+			sgx += vgg__plane_dot(dy + at, xhat + at, plane);
 		}
 		dgamma[ch] += (float)sgx;
 		dbeta[ch] += (float)sg;
 		double inv = 1 / sqrt((double)var[ch] + eps);
-		double k = gamma[ch] * inv;
-		double mg = sg / (double)count, mgx = sgx / (double)count;
+		float k = (float)(gamma[ch] * inv);
+		float mg = (float)(sg / (double)count), mgx = (float)(sgx / (double)count);
 		for (int i = 0; i < n; i++) {
 			size_t at = ((size_t)i * (size_t)c + (size_t)ch) * plane;
 			for (size_t j = 0; j < plane; j++)
-				dz[at + j] = (float)(k * (dy[at + j] - mg - xhat[at + j] * mgx));
+				dz[at + j] = k * (dy[at + j] - mg - xhat[at + j] * mgx);
 		}
 	}
 }

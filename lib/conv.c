@@ -170,13 +170,9 @@ void vgg__conv_backward(const struct vgg__conv *c, const float *in, const float 
 	size_t in_size = (size_t)c->in_c * (size_t)h * (size_t)w;
 	size_t plane = (size_t)oh * (size_t)ow;
 	for (int i = 0; i < n; i++)
-		for (int o = 0; o < c->out_c; o++) {
-			const float *g = dy + ((size_t)i * (size_t)c->out_c + (size_t)o) * plane;
-			double sum = 0;
-			for (size_t p = 0; p < plane; p++)
-				sum += g[p];
-			db[o] += (float)sum;
-		}
+		for (int o = 0; o < c->out_c; o++)
+			db[o] += (float)vgg__plane_sum(
+				dy + ((size_t)i * (size_t)c->out_c + (size_t)o) * plane, plane);
 	if (oh == 1 && ow == 1 && c->pad == 0) {
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c->out_c, k, n, 1.0f, dy,
 		            c->out_c, in, k, 1.0f, dw, k);
