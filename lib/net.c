@@ -525,7 +525,9 @@ static int run(vgg_net *net, const float *input, int n, int c, int h, int w, int
 			biggest = len;
 		const struct net_layer *l = &net->layers[i];
 		if (l->kind == VGG_LAYER_CONV || l->kind == VGG_LAYER_FC) {
-			size_t need = vgg__conv_scratch(&l->conv, before.h, before.w);
+			size_t need = vgg__winograd_use(&l->conv, n, before.h, before.w)
+			              ? vgg__winograd_scratch(&l->conv, n, before.h, before.w)
+			              : vgg__conv_scratch(&l->conv, before.h, before.w);
 			if (need > scratch)
 				scratch = need;
 		}
@@ -575,7 +577,10 @@ static int run(vgg_net *net, const float *input, int n, int c, int h, int w, int
 		case VGG_LAYER_FC: {
 			struct vgg__conv conv = l->conv;
 			conv.relu = fused;
-			vgg__conv_forward(&conv, x, n, in.h, in.w, out, net->scratch);
+			if (vgg__winograd_use(&conv, n, in.h, in.w))
+				vgg__winograd_forward(&conv, x, n, in.h, in.w, out, net->scratch);
+			else
+				vgg__conv_forward(&conv, x, n, in.h, in.w, out, net->scratch);
 			break;
 		}
 		case VGG_LAYER_POOL:
