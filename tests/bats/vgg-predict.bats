@@ -369,6 +369,7 @@ ppm("sym.ppm", [r[:37] + r[:37][::-1] for r in rows])'
 	cd "$D"
 	run -0 vgg-predict -m "$V16" -k 3 photo.jpg small.ppm small.pgm small-rgb.png
 	local want=$output
+	keep want
 	run -1 --separate-stderr vgg-predict -m "$V16" -k 3 \
 		< <(printf 'photo.jpg\r\n\n\nsmall.ppm\n\r\n  \nsmall.pgm\r\nsmall-rgb.png')
 	# a line of spaces is not blank: a path that does not exist (and no newline at the end)
@@ -377,9 +378,10 @@ ppm("sym.ppm", [r[:37] + r[:37][::-1] for r in rows])'
 	assert_regex "$stderr" "^vgg-predict: cannot open '  ': "
 	run -0 vgg-predict -m "$V16" -k 3 < <(printf 'photo.jpg\r\n\nsmall.ppm\nsmall.pgm\nsmall-rgb.png\n')
 	assert_output "$want"
-	# in groups with --batch
+	# in groups with --batch: batched, conv3's have tiles enough for Winograd's kernel, whose
+	# rounding can move the last digit
 	run -0 vgg-predict -m "$V16" -k 3 -b 3 < <(printf 'photo.jpg\nsmall.ppm\nsmall.pgm\nsmall-rgb.png\n')
-	assert_output "$want"
+	py 'close(R, O["want"], 1e-5)' 'assert [r["file"] for r in R] == [r["file"] for r in O["want"]]'
 	# nothing on stdin: nothing out
 	run -0 --separate-stderr vgg-predict -m "$V16" </dev/null
 	assert_output ''
