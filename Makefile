@@ -31,7 +31,7 @@ config.mk:
 
 # The layer kernels' inner loops (ReLU masks, bias sums, pooling) must vectorize, which
 # GCC does at -O2 only for the simplest loops.
-KERNELS = conv pool lrn batchnorm softmax train
+KERNELS = conv pool lrn batchnorm softmax train winograd
 $(KERNELS:%=$(B)/lib/%.o): KERNEL_CFLAGS = -O3
 
 $(B)/lib/%.o: lib/%.c config.mk

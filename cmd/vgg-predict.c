@@ -54,6 +54,8 @@ static void usage(void)
 	       "      --from NAME       read a .npy stream of NAME's activations (from the IMAGE\n"
 	       "                        files, or stdin) and run the rest of the net; NAME data\n"
 	       "                        takes preprocessed input tensors\n"
+	       "      --profile         at the end, print each layer's time per pass, GFLOP/s\n"
+	       "                        and share of the total to stderr (per model)\n"
 	       "  -h, --help            show this help and exit\n"
 	       "  -V, --version         show the version and exit\n"
 	       "\n"
@@ -74,6 +76,7 @@ struct options {
 	int nlayers;
 	const char *from, *output;
 	int per_layer;        /* -o FILE names one file per layer with its %s */
+	int profile;
 	int model_on_stdin;   /* -m - */
 	char **inputs;
 	int ninputs;
@@ -104,7 +107,7 @@ static void parse_scales(const char *s, struct options *o)
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_FROM = 256 };
+	enum { OPT_FROM = 256, OPT_PROFILE };
 	static const struct option longs[] = {
 		{"model", required_argument, 0, 'm'},  {"top", required_argument, 0, 'k'},
 		{"json", no_argument, 0, 'j'},         {"dense", no_argument, 0, 'd'},
@@ -113,6 +116,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{"threads", required_argument, 0, 't'}, {"layer", required_argument, 0, 'l'},
 		{"fast-decode", no_argument, 0, 'F'},
 		{"output", required_argument, 0, 'o'}, {"from", required_argument, 0, OPT_FROM},
+		{"profile", no_argument, 0, OPT_PROFILE},
 		{"help", no_argument, 0, 'h'},         {"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0}
 	};
@@ -153,6 +157,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'F': o->fast_decode = 1; break;
 		case 'o': o->output = optarg; break;
 		case OPT_FROM: o->from = optarg; break;
+		case OPT_PROFILE: o->profile = 1; break;
 		default: cli_common_option(c, argv, usage);
 		}
 	}
@@ -602,6 +607,8 @@ static void load_models(struct run *r, const struct options *o)
 		if (cli_net_load(o->models[m], &r->nets[m], &err))
 			cli_fail("%s", err.msg);
 		r->softmax[m] = ends_in_softmax(r->nets[m]);
+		if (o->profile && vgg_net_profile_start(r->nets[m], &err))
+			cli_fail("%s", err.msg);
 		int classes = vgg_config_classes(vgg_net_config(r->nets[m]));
 		if (m == 0)
 			r->classes = classes;
@@ -683,6 +690,36 @@ static void commit_features(void)
 	}
 }
 
+/* Like `caffe time`: per layer, the mean time of the passes that ran it, the rate of a
+ * direct convolution's operations, and its share of the whole. */
+static void print_profile(vgg_net *net, const char *model)
+{
+	vgg_layer_profile p;
+	double total = 0, flops = 0, per_pass = 0;
+	long passes = 0;
+	for (size_t i = 0; vgg_net_profile(net, i, &p); i++) {
+		total += p.seconds;
+		flops += p.flops;
+		if (p.runs > passes)
+			passes = p.runs;
+	}
+	fprintf(stderr, "%s: profile of '%s', %ld passes\n", cli_prog, model, passes);
+	fprintf(stderr, "%-12s %10s %9s %7s\n", "layer", "ms/pass", "GFLOP/s", "share");
+	for (size_t i = 0; vgg_net_profile(net, i, &p); i++) {
+		if (!p.runs)
+			continue;
+		per_pass += p.seconds / (double)p.runs;
+		fprintf(stderr, "%-12s %10.3f ", p.name, p.seconds * 1e3 / (double)p.runs);
+		if (p.flops > 0 && p.seconds > 0)
+			fprintf(stderr, "%9.1f", p.flops / p.seconds * 1e-9);
+		else
+			fprintf(stderr, "%9s", "-");
+		fprintf(stderr, " %6.1f%%\n", total > 0 ? 100 * p.seconds / total : 0.0);
+	}
+	fprintf(stderr, "%-12s %10.3f %9.1f %6.1f%%\n", "total", per_pass * 1e3,
+	        total > 0 ? flops / total * 1e-9 : 0.0, 100.0);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {0};
@@ -740,8 +777,11 @@ int main(int argc, char **argv)
 		free(names);
 	}
 	commit_features();
-	for (int m = 0; m < o.nmodels; m++)
+	for (int m = 0; m < o.nmodels; m++) {
+		if (o.profile)
+			print_profile(r.nets[m], o.models[m]);
 		vgg_net_free(r.nets[m]);
+	}
 	cli_flush_stdout();
 	return failed ? 1 : 0;
 }

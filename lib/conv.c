@@ -98,9 +98,15 @@ void vgg__conv_forward(const struct vgg__conv *c, const float *in, int n, int h,
 	size_t in_size = (size_t)c->in_c * (size_t)h * (size_t)w;
 	size_t plane = (size_t)oh * (size_t)ow;
 	if (oh == 1 && ow == 1 && c->pad == 0) {
-		/* A window over the whole input, as FC layers are: one GEMM for the batch. */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, c->out_c, k, 1.0f, in, k,
-		            c->weight, k, 0.0f, out, c->out_c);
+		/* A window over the whole input, as FC layers are: one GEMM for the batch, or for
+		 * one image a GEMV, which streams the weights once where GEMM would first copy
+		 * them into its panels (fc6's 411 MB). */
+		if (n == 1)
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, c->out_c, k, 1.0f, c->weight, k, in, 1,
+			            0.0f, out, 1);
+		else
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, c->out_c, k, 1.0f, in,
+			            k, c->weight, k, 0.0f, out, c->out_c);
 		for (int i = 0; i < n; i++)
 			bias_relu(c, out + (size_t)i * (size_t)c->out_c, 1);
 		return;

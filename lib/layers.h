@@ -74,6 +74,14 @@ size_t vgg__conv_scratch(const struct vgg__conv *c, int h, int w);
 void vgg__conv_forward(const struct vgg__conv *c, const float *in, int n, int h, int w,
                        float *out, float *scratch);
 
+/* The forward pass's path for 3x3 pad-1 convs (winograd.c): Winograd's F(4x4, 3x3), which
+ * vgg__winograd_use says to take for n inputs of h x w unless the environment has
+ * VGG_CONV=im2col (the reference path) or im2col measured faster for such a conv. */
+int vgg__winograd_use(const struct vgg__conv *c, int n, int h, int w);
+size_t vgg__winograd_scratch(const struct vgg__conv *c, int n, int h, int w);
+void vgg__winograd_forward(const struct vgg__conv *c, const float *in, int n, int h, int w,
+                           float *out, float *scratch);
+
 /* Floats of scratch vgg__conv_backward needs for an h x w input. */
 size_t vgg__conv_backward_scratch(const struct vgg__conv *c, int h, int w);
 /* dy is the gradient at the conv's output after its bias, before any ReLU; dx may be NULL

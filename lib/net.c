@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,6 +34,7 @@ struct vgg_net {
 	int classes;
 	float *buf[2], *scratch;
 	size_t buf_len[2], scratch_len;
+	vgg_layer_profile *profile;  /* per layer, when profiling */
 };
 
 static int host_little_endian(void)
@@ -370,6 +372,7 @@ void vgg_net_free(vgg_net *net)
 	free(net->buf[0]);
 	free(net->buf[1]);
 	free(net->scratch);
+	free(net->profile);
 	free(net->labels);
 	free(net->label_text);
 	vgg_layout_free(net->own);
@@ -397,6 +400,31 @@ int vgg_net_layer_index(const vgg_net *net, const char *name)
 {
 	const vgg_layer_info *l = vgg_layout_find(net->own, name);
 	return l ? (int)(l - vgg_layout_layer(net->own, 0)) : -1;
+}
+
+int vgg_net_profile_start(vgg_net *net, vgg_error *err)
+{
+	if (!net->profile && !(net->profile = malloc(net->count * sizeof *net->profile)))
+		return vgg__fail(err, VGG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < net->count; i++)
+		net->profile[i] = (vgg_layer_profile){vgg_layout_layer(net->own, i)->name, 0, 0, 0};
+	return VGG_OK;
+}
+
+int vgg_net_profile(const vgg_net *net, size_t i, vgg_layer_profile *out)
+{
+	if (i >= net->count)
+		return 0;
+	*out = net->profile ? net->profile[i]
+	                    : (vgg_layer_profile){vgg_layout_layer(net->own, i)->name, 0, 0, 0};
+	return 1;
+}
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 /* Grows a buffer to hold `len` floats. */
@@ -525,7 +553,9 @@ static int run(vgg_net *net, const float *input, int n, int c, int h, int w, int
 			biggest = len;
 		const struct net_layer *l = &net->layers[i];
 		if (l->kind == VGG_LAYER_CONV || l->kind == VGG_LAYER_FC) {
-			size_t need = vgg__conv_scratch(&l->conv, before.h, before.w);
+			size_t need = vgg__winograd_use(&l->conv, n, before.h, before.w)
+			              ? vgg__winograd_scratch(&l->conv, n, before.h, before.w)
+			              : vgg__conv_scratch(&l->conv, before.h, before.w);
 			if (need > scratch)
 				scratch = need;
 		}
@@ -570,12 +600,16 @@ static int run(vgg_net *net, const float *input, int n, int c, int h, int w, int
 			after |= taps[k].layer == i && taps[k].relu;
 		}
 		int fused = l->conv.relu && !before;
+		double start = net->profile ? now() : 0;
 		switch (l->kind) {
 		case VGG_LAYER_CONV:
 		case VGG_LAYER_FC: {
 			struct vgg__conv conv = l->conv;
 			conv.relu = fused;
-			vgg__conv_forward(&conv, x, n, in.h, in.w, out, net->scratch);
+			if (vgg__winograd_use(&conv, n, in.h, in.w))
+				vgg__winograd_forward(&conv, x, n, in.h, in.w, out, net->scratch);
+			else
+				vgg__conv_forward(&conv, x, n, in.h, in.w, out, net->scratch);
 			break;
 		}
 		case VGG_LAYER_POOL:
@@ -600,6 +634,13 @@ static int run(vgg_net *net, const float *input, int n, int c, int h, int w, int
 		for (size_t k = 0; outs && k < count; k++)
 			if (taps[k].layer == i && taps[k].relu)
 				memcpy(outs[k], out, len * sizeof *out);
+		if (net->profile) {
+			vgg_layer_profile *p = &net->profile[i];
+			p->seconds += now() - start;
+			if (l->kind == VGG_LAYER_CONV || l->kind == VGG_LAYER_FC)
+				p->flops += 2.0 * (double)len * l->conv.in_c * l->conv.kh * l->conv.kw;
+			p->runs++;
+		}
 		x = out;
 		which ^= 1;
 	}

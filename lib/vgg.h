@@ -456,6 +456,22 @@ int vgg_net_forward_taps(vgg_net *net, const float *input, int n, int c, int h, 
                          int dense, int from, const vgg_tap *taps, size_t count, float **out,
                          int (*shapes)[4], vgg_error *err);
 
+/*
+ * Per-layer profile of the forward passes, as `caffe time` gives it.  Once started, each
+ * pass adds every layer's wall-clock time (with its ReLU) and operations to the net's
+ * totals; starting again zeroes them.  flops counts two per multiply-add of a direct
+ * convolution, whatever the kernel did (Winograd's do fewer), and none for other layers.
+ */
+typedef struct vgg_layer_profile {
+	const char *name;  /* the layer's, owned by the net */
+	double seconds;
+	double flops;
+	long runs;         /* passes that ran the layer */
+} vgg_layer_profile;
+int vgg_net_profile_start(vgg_net *net, vgg_error *err);
+/* Layer i's totals into *out (i as vgg_net_layer_index gives): 1, or 0 past the last. */
+int vgg_net_profile(const vgg_net *net, size_t i, vgg_layer_profile *out);
+
 /* Threads for the forward pass (OpenBLAS's and ours); 0 means one per core. */
 void vgg_set_threads(int threads);
 
