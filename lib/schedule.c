@@ -27,8 +27,9 @@ float vgg_schedule_lr(const vgg_schedule *s, int epoch, double progress)
 		break;
 	}
 	case VGG_SCHEDULE_COSINE: {
+		/* A run that is all warm-up never reaches the cosine's descent. */
 		double span = s->epochs - s->warmup;
-		double done = span > 0 ? (t - s->warmup) / span : 1;
+		double done = span > 0 ? (t - s->warmup) / span : 0;
 		lr *= 0.5 * (1 + cos(M_PI * (done < 0 ? 0 : done > 1 ? 1 : done)));
 		break;
 	}
