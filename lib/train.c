@@ -238,7 +238,7 @@ static int reserve(vgg_trainer *t, int n, vgg_error *err)
 		return VGG_OK;
 	if (n < t->batch)
 		n = t->batch;
-	size_t biggest = 0, scratch = 1, partial = 0, winograd = 0;
+	size_t biggest = 0, scratch = 1, partial = 0;
 	for (size_t i = 0; i < t->count; i++) {
 		struct train_layer *l = &t->layers[i];
 		size_t len = (size_t)n * l->out_len;
@@ -264,9 +264,6 @@ static int reserve(vgg_trainer *t, int n, vgg_error *err)
 			size_t need = vgg__conv_backward_scratch(&l->conv, l->in_h, l->in_w);
 			if (need > scratch)
 				scratch = need;
-			if (vgg__winograd_use(&l->conv, n, l->in_h, l->in_w) &&
-			    (need = vgg__winograd_scratch(&l->conv, n, l->in_h, l->in_w)) > winograd)
-				winograd = need;
 			if (l->info->kind == VGG_LAYER_CONV && l->param_len > partial)
 				partial = l->param_len;
 		}
@@ -277,8 +274,7 @@ static int reserve(vgg_trainer *t, int n, vgg_error *err)
 	float *g1 = g0 ? realloc(t->grad[1], biggest * sizeof *g1) : NULL;
 	if (g1)
 		t->grad[1] = g1;
-	size_t all = scratch * (size_t)slices > winograd ? scratch * (size_t)slices : winograd;
-	float *s = g1 ? realloc(t->scratch, all * sizeof *s) : NULL;
+	float *s = g1 ? realloc(t->scratch, scratch * (size_t)slices * sizeof *s) : NULL;
 	if (s)
 		t->scratch = s;
 	float *p = s ? realloc(t->partial, (partial * (size_t)(slices - 1) + 1) * sizeof *p) : NULL;
@@ -450,14 +446,8 @@ static void forward(vgg_trainer *t, const float *x, int n, size_t top, int train
 		switch (info->kind) {
 		case VGG_LAYER_CONV:
 		case VGG_LAYER_FC: {
-			/* The forward pass's own kernel where it takes Winograd, which splits the
-			 * batch's tiles and channels across the threads itself. */
-			if (vgg__winograd_use(&l->conv, n, l->in_h, l->in_w)) {
-				vgg__winograd_forward(&l->conv, in, n, l->in_h, l->in_w, l->out, t->scratch);
-			} else {
-				struct conv_job job = {t, l, in, NULL, NULL, n, conv_slices(t, l, n)};
-				vgg__parallel(job.slices, conv_forward_slice, &job);
-			}
+			struct conv_job job = {t, l, in, NULL, NULL, n, conv_slices(t, l, n)};
+			vgg__parallel(job.slices, conv_forward_slice, &job);
 			if (info->batch_norm) {
 				int o = info->out_c;
 				const float *gamma = t->params + l->param_at + l->param_len - 2 * (size_t)o;
