@@ -47,6 +47,7 @@ struct vgg_trainer {
 	int slices;                /* threads a conv layer's batch is split across */
 	float *partial;            /* per extra thread: its share of a conv layer's gradients */
 	size_t partial_len;
+	float *flipped;            /* a conv's filters flipped for its input gradient, zero bias */
 	uint64_t steps;
 	vgg_gradient_ready_fn *ready;
 	void *ready_ctx;
@@ -78,6 +79,7 @@ void vgg_trainer_free(vgg_trainer *t)
 	free(t->grad[1]);
 	free(t->scratch);
 	free(t->partial);
+	free(t->flipped);
 	vgg_layout_free(t->lay);
 	vgg_config_free(t->cfg);
 	free(t);
@@ -230,6 +232,44 @@ void vgg_trainer_init(vgg_trainer *t, enum vgg_init init, uint64_t seed)
 	t->steps = 0;
 }
 
+/*
+ * The conv whose forward pass is c's input gradient: for a stride-1 conv with padding
+ * k - 1 - pad, the gradient at the input is the output's gradient convolved with the
+ * filters turned half a turn, input and output channels swapped.  As a forward pass its
+ * GEMM sums over out_c * k * k values, where col2im's sums over out_c alone (32 for a
+ * first block: a thin GEMM), and it writes dx once instead of adding into it.  With
+ * `to`, the flipped filters and a zero bias are written there and the result uses them.
+ */
+static struct vgg__conv flip(const struct vgg__conv *c, float *to)
+{
+	struct vgg__conv f = {c->out_c, c->in_c, c->kh, c->kw, c->kh - 1 - c->pad, 0, NULL, NULL};
+	if (!to)
+		return f;
+	size_t taps = (size_t)c->kh * (size_t)c->kw;
+	for (int o = 0; o < c->out_c; o++)
+		for (int i = 0; i < c->in_c; i++) {
+			const float *src = c->weight + ((size_t)o * (size_t)c->in_c + (size_t)i) * taps;
+			float *dst = to + ((size_t)i * (size_t)c->out_c + (size_t)o) * taps;
+			for (size_t k = 0; k < taps; k++)
+				dst[k] = src[taps - 1 - k];
+		}
+	float *bias = to + (size_t)c->out_c * (size_t)c->in_c * taps;
+	for (int i = 0; i < c->in_c; i++)
+		bias[i] = 0;
+	f.weight = to;
+	f.bias = bias;
+	return f;
+}
+
+/* Convs whose input gradient is the flipped conv's forward pass: those whose output is
+ * their input's size (3x3 with padding 1, 1x1 without), so that the flipped conv's padding
+ * is theirs. */
+static int flips(const struct train_layer *l)
+{
+	return l->info->kind == VGG_LAYER_CONV && l->conv.kh == l->conv.kw &&
+	       l->conv.kh == 2 * l->conv.pad + 1;
+}
+
 /* Sizes the activation and gradient buffers for batches of up to n. */
 static int reserve(vgg_trainer *t, int n, vgg_error *err)
 {
@@ -238,7 +278,7 @@ static int reserve(vgg_trainer *t, int n, vgg_error *err)
 		return VGG_OK;
 	if (n < t->batch)
 		n = t->batch;
-	size_t biggest = 0, scratch = 1, partial = 0;
+	size_t biggest = 0, scratch = 1, partial = 0, flipped = 0;
 	for (size_t i = 0; i < t->count; i++) {
 		struct train_layer *l = &t->layers[i];
 		size_t len = (size_t)n * l->out_len;
@@ -261,9 +301,14 @@ static int reserve(vgg_trainer *t, int n, vgg_error *err)
 		if ((size_t)n * l->in_len > biggest)
 			biggest = (size_t)n * l->in_len;
 		if (is_weighted(l->info->kind)) {
+			struct vgg__conv f = flip(&l->conv, NULL);
 			size_t need = vgg__conv_backward_scratch(&l->conv, l->in_h, l->in_w);
 			if (need > scratch)
 				scratch = need;
+			if (flips(l) && (need = vgg__conv_scratch(&f, l->in_h, l->in_w)) > scratch)
+				scratch = need;
+			if (flips(l) && l->param_len > flipped)
+				flipped = l->param_len;
 			if (l->info->kind == VGG_LAYER_CONV && l->param_len > partial)
 				partial = l->param_len;
 		}
@@ -278,9 +323,12 @@ static int reserve(vgg_trainer *t, int n, vgg_error *err)
 	if (s)
 		t->scratch = s;
 	float *p = s ? realloc(t->partial, (partial * (size_t)(slices - 1) + 1) * sizeof *p) : NULL;
-	if (!p)
+	if (p)
+		t->partial = p;
+	float *f = p ? realloc(t->flipped, (flipped + 1) * sizeof *f) : NULL;
+	if (!f)
 		return vgg__fail(err, VGG_ENOMEM, "out of memory for gradients");
-	t->partial = p;
+	t->flipped = f;
 	t->grad_len = biggest;
 	t->scratch_len = scratch;
 	t->partial_len = partial;
@@ -296,6 +344,7 @@ struct conv_job {
 	const float *in, *dy;
 	float *dx;
 	int n, slices;
+	const struct vgg__conv *flipped;  /* the input gradient's conv, or NULL for col2im */
 };
 
 static void slice_range(const struct conv_job *j, int i, int *first, int *count)
@@ -326,10 +375,13 @@ static void conv_backward_slice(void *ctx, int i)
 	             : j->t->grads + l->param_at;
 	if (i)
 		memset(g, 0, (k + 1) * (size_t)l->conv.out_c * sizeof *g);
-	vgg__conv_backward(&l->conv, j->in + (size_t)a * l->in_len, j->dy + (size_t)a * l->out_len,
-	                   n, l->in_h, l->in_w, g, g + k * (size_t)l->conv.out_c,
-	                   j->dx ? j->dx + (size_t)a * l->in_len : NULL,
-	                   j->t->scratch + (size_t)i * j->t->scratch_len);
+	float *dx = j->dx ? j->dx + (size_t)a * l->in_len : NULL;
+	float *scratch = j->t->scratch + (size_t)i * j->t->scratch_len;
+	const float *dy = j->dy + (size_t)a * l->out_len;
+	vgg__conv_backward(&l->conv, j->in + (size_t)a * l->in_len, dy, n, l->in_h, l->in_w, g,
+	                   g + k * (size_t)l->conv.out_c, j->flipped ? NULL : dx, scratch);
+	if (dx && j->flipped)
+		vgg__conv_forward(j->flipped, dy, n, l->in_h, l->in_w, dx, scratch);
 }
 
 /* Batch norm's channels split across the threads: each channel's sums are its own. */
@@ -446,7 +498,7 @@ static void forward(vgg_trainer *t, const float *x, int n, size_t top, int train
 		switch (info->kind) {
 		case VGG_LAYER_CONV:
 		case VGG_LAYER_FC: {
-			struct conv_job job = {t, l, in, NULL, NULL, n, conv_slices(t, l, n)};
+			struct conv_job job = {t, l, in, NULL, NULL, n, conv_slices(t, l, n), NULL};
 			vgg__parallel(job.slices, conv_forward_slice, &job);
 			if (info->batch_norm) {
 				int o = info->out_c;
@@ -561,7 +613,9 @@ static void backward(vgg_trainer *t, const float *x, int n, size_t top, float **
 						}
 				}
 			}
-			struct conv_job job = {t, l, in, dy, dx, n, conv_slices(t, l, n)};
+			struct vgg__conv f = flips(l) && dx ? flip(&l->conv, t->flipped) : l->conv;
+			struct conv_job job = {t, l, in, dy, dx, n, conv_slices(t, l, n),
+			                       flips(l) && dx ? &f : NULL};
 			vgg__parallel(job.slices, conv_backward_slice, &job);
 			for (int s = 1; s < job.slices; s++) {
 				const float *p = t->partial + (size_t)(s - 1) * t->partial_len;
