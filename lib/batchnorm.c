@@ -34,6 +34,18 @@ void vgg__bn_train_forward(const float *z, int n, int c, int hw, int c0, int c1,
 	}
 }
 
+void vgg__bn_eval_forward(float *y, int n, int c, int hw, int c0, int c1, const float *gamma,
+                          const float *beta, const float *mean, const float *var, float eps)
+{
+	for (int i = 0; i < n; i++)
+		for (int ch = c0; ch < c1; ch++) {
+			float *p = y + ((size_t)i * (size_t)c + (size_t)ch) * (size_t)hw;
+			float k = gamma[ch] / sqrtf(var[ch] + eps), m = mean[ch], b = beta[ch];
+			for (int j = 0; j < hw; j++)
+				p[j] = (p[j] - m) * k + b;
+		}
+}
+
 /*
  * With N values per channel, dxhat = dy * gamma and
  *   dz = inv / N * (N * dxhat - sum dxhat - xhat * sum(dxhat * xhat)).

@@ -109,6 +109,10 @@ void vgg__lrn_backward(const float *in, const float *dy, int n, int c, int hw, f
 void vgg__bn_train_forward(const float *z, int n, int c, int hw, int c0, int c1,
                            const float *gamma, const float *beta, float eps, float *y,
                            float *xhat, float *mean, float *var);
+/* The same with the running mean and variance, as at inference: in place, channels c0 to
+ * c1 - 1. */
+void vgg__bn_eval_forward(float *y, int n, int c, int hw, int c0, int c1, const float *gamma,
+                          const float *beta, const float *mean, const float *var, float eps);
 void vgg__bn_backward(const float *dy, const float *xhat, const float *gamma, const float *var,
                       float eps, int n, int c, int hw, int c0, int c1, float *dgamma,
                       float *dbeta, float *dz);

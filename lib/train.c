@@ -402,6 +402,16 @@ static void bn_forward_slice(void *ctx, int i)
 	                      j->gamma, j->beta, j->t->bn_eps, l->out, l->xhat, l->mean, l->var);
 }
 
+static void bn_eval_slice(void *ctx, int i)
+{
+	const struct bn_job *j = ctx;
+	const struct train_layer *l = j->l;
+	int c = l->conv.out_c;
+	const float *rm = j->t->stats + l->stat_at;
+	vgg__bn_eval_forward(l->out, j->n, c, j->hw, c * i / j->slices, c * (i + 1) / j->slices,
+	                     j->gamma, j->beta, rm, rm + c, j->t->bn_eps);
+}
+
 static void bn_backward_slice(void *ctx, int i)
 {
 	const struct bn_job *j = ctx;
@@ -518,13 +528,9 @@ static void forward(vgg_trainer *t, const float *x, int n, size_t top, int train
 						        (float)(BN_MOMENTUM * l->var[c] * unbias);
 					}
 				} else {
-					for (int s = 0; s < n; s++)
-						for (int c = 0; c < o; c++) {
-							float *p = l->out + ((size_t)s * (size_t)o + (size_t)c) * (size_t)hw;
-							float k = gamma[c] / sqrtf(rv[c] + t->bn_eps);
-							for (int j = 0; j < hw; j++)
-								p[j] = (p[j] - rm[c]) * k + beta[c];
-						}
+					struct bn_job job = {t, l, gamma, beta, NULL, NULL, NULL, n, hw,
+					                     t->slices < o ? t->slices : o};
+					vgg__parallel(job.slices, bn_eval_slice, &job);
 				}
 			}
 			if (info->relu && i != t->last)
