@@ -47,6 +47,12 @@ const char *vgg__builtin_text(const char *file_name);
 #define VGG__MAX_THREADS 64
 /* The thread count vgg_set_threads chose (1 until it is called). */
 int vgg__threads(void);
+/* While on, OpenBLAS runs on one thread between parallel regions as well as in them.  A
+ * training pass holds it so: the GEMMs of its FC layers, left to OpenBLAS's threads, left
+ * a worker spinning (as OpenBLAS's idle workers do for a while) through the convs that
+ * followed on our threads, and that cost 15% of a step on two cores; the FC layers are a
+ * hundredth of the work. */
+void vgg__blas_hold(int on);
 /* Runs fn(ctx, i) for each i in [0, n), n <= VGG__MAX_THREADS, each on its own thread (the
  * caller's for 0) with OpenBLAS single-threaded meanwhile; returns when all have finished. */
 void vgg__parallel(int n, void (*fn)(void *ctx, int i), void *ctx);

@@ -10,6 +10,8 @@
 #include "internal.h"
 
 static int configured = 1;
+/* Nonzero while a training pass runs (vgg__blas_hold). */
+static int held;
 
 void vgg_set_threads(int threads)
 {
@@ -19,6 +21,12 @@ void vgg_set_threads(int threads)
 	}
 	configured = threads;
 	openblas_set_num_threads(threads);
+}
+
+void vgg__blas_hold(int on)
+{
+	held = on;
+	openblas_set_num_threads(on ? 1 : configured);
 }
 
 int vgg__threads(void)
@@ -63,5 +71,5 @@ void vgg__parallel(int n, void (*fn)(void *ctx, int i), void *ctx)
 	for (int i = 1; i < n; i++)
 		if (started[i])
 			pthread_join(ids[i], NULL);
-	openblas_set_num_threads(configured);
+	openblas_set_num_threads(held ? 1 : configured);
 }

@@ -500,6 +500,7 @@ static void forward(vgg_trainer *t, const float *x, int n, size_t top, int train
                     struct vgg__rng *rng)
 {
 	const float *in = x;
+	vgg__blas_hold(1);
 	for (size_t i = 0; i <= top; i++) {
 		struct train_layer *l = &t->layers[i];
 		const vgg_layer_info *info = l->info;
@@ -562,6 +563,7 @@ static void forward(vgg_trainer *t, const float *x, int n, size_t top, int train
 		}
 		in = l->out;
 	}
+	vgg__blas_hold(0);
 }
 
 /*
@@ -583,6 +585,7 @@ static void backward(vgg_trainer *t, const float *x, int n, size_t top, float **
 	if (dx_out)
 		lowest = 0;
 	int which = 0;
+	vgg__blas_hold(1);
 	for (size_t i = top + 1; i-- > lowest;) {
 		struct train_layer *l = &t->layers[i];
 		const vgg_layer_info *info = l->info;
@@ -649,6 +652,7 @@ static void backward(vgg_trainer *t, const float *x, int n, size_t top, float **
 		}
 		which ^= 1;
 	}
+	vgg__blas_hold(0);
 	if (dx_out)
 		*dx_out = t->grad[which];
 }
