@@ -110,7 +110,7 @@ for line in open(sys.argv[1]):
 }
 
 @test "Ctrl-C mid-epoch writes a checkpoint, exits 130; --resume ends as an uninterrupted run" {
-	# 3000 32x32 images, so that an epoch lasts long enough to be interrupted.
+	# 3000 32x32 images, so that an epoch lasts long enough to be interrupted (1500 steps).
 	python3 -c '
 import random, struct, sys
 random.seed(5)
@@ -124,9 +124,14 @@ open(sys.argv[1] + "/big-labels-idx1-ubyte", "wb").write(
     struct.pack(">II", 0x801, n) + bytes(i % 2 for i in range(n)))' "$D"
 	local args=(-t 1 --arch 'input 32x32x1 conv3-8 conv3-8 maxpool FC-16 FC-2' --batch 4
 		--epochs 2 --train "$D/big-images-idx3-ubyte" -o "$OUT")
-	vgg-train "${args[@]}" >"$D/stdout" 2>"$D/stderr" &
+	vgg-train "${args[@]}" --log "$D/log" >"$D/stdout" 2>"$D/stderr" &
 	local pid=$! status=0
-	sleep 1
+	# Interrupted once its first step is logged: the two epochs last under a second here,
+	# less than the fixed second this test used to wait.
+	for _ in $(seq 600); do
+		grep -q '"type":"step"' "$D/log" 2>/dev/null && break
+		sleep 0.05
+	done
 	kill -INT "$pid"
 	wait "$pid" || status=$?
 	assert_equal "$status" 130
