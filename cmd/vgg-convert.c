@@ -766,6 +766,13 @@ static char *temp_beside(const char *path)
 	return tmp;
 }
 
+/* A temporary file given up on a failure, before the message that ends the program. */
+static void discard(char *tmp)
+{
+	unlink(tmp);
+	free(tmp);
+}
+
 /* The checked file copied to stdout, and removed first so that nothing is left behind. */
 static void copy_to_stdout(char *tmp)
 {
@@ -796,7 +803,7 @@ static void replace(char *tmp, const char *path)
 	}
 	if (rename(tmp, path) != 0) {
 		int e = errno;
-		unlink(tmp);
+		discard(tmp);
 		cli_fail("cannot write '%s': %s", path, strerror(e));
 	}
 	free(tmp);
@@ -810,11 +817,11 @@ static void write_weights(vgg_weights_writer *wr, const struct options *o)
 	vgg_net *check;
 	char *tmp = temp_beside(o->output);
 	if (vgg_weights_writer_write(wr, tmp, &err)) {
-		unlink(tmp);
+		discard(tmp);
 		cli_fail("cannot write '%s': %s", o->output, err.msg);
 	}
 	if (vgg_net_load(tmp, &check, &err)) {
-		unlink(tmp);
+		discard(tmp);
 		cli_fail("'%s' does not convert to a usable net: %s", o->input, err.msg);
 	}
 	vgg_net_free(check);
@@ -829,7 +836,7 @@ static void write_pytorch(vgg_weights_writer *wr, const struct options *o)
 	vgg_tensor_set *set;
 	char *tmp = temp_beside(o->output);
 	if (vgg_weights_writer_write_torch(wr, tmp, &err)) {
-		unlink(tmp);
+		discard(tmp);
 		cli_fail("cannot write '%s': %s", o->output, err.msg);
 	}
 	read_input(tmp, &back);
@@ -837,7 +844,7 @@ static void write_pytorch(vgg_weights_writer *wr, const struct options *o)
 	vgg_tensor_set_free(set);
 	release_input(&back);
 	if (rc) {
-		unlink(tmp);
+		discard(tmp);
 		cli_fail("'%s' does not read back: %s", o->output, err.msg);
 	}
 	replace(tmp, o->output);
