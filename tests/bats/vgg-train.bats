@@ -110,7 +110,7 @@ for line in open(sys.argv[1]):
 }
 
 @test "Ctrl-C mid-epoch writes a checkpoint, exits 130; --resume ends as an uninterrupted run" {
-	# 3000 32x32 images, so that an epoch lasts long enough to be interrupted (1500 steps).
+	# 3000 32x32 images, so that an epoch lasts long enough to be interrupted (750 steps of 4).
 	python3 -c '
 import random, struct, sys
 random.seed(5)
