@@ -790,9 +790,9 @@ static void copy_to_stdout(char *tmp)
 	fclose(f);
 	if (bad)
 		cli_fail("cannot read back '%s'", tmp);
+	free(tmp);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		cli_fail("write error on stdout: %s", strerror(errno));
-	free(tmp);
 }
 
 static void replace(char *tmp, const char *path)
